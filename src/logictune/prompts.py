@@ -1,0 +1,68 @@
+"""The prompts: one definition that training and prediction share, rendered with the model's own template.
+
+A model is asked at inference exactly what it was trained on, so every place that builds a prompt
+for the answering model goes through :func:`build_messages` / :func:`render_prompt`.
+"""
+
+from __future__ import annotations
+
+from .data import LETTERS, Problem, Question
+
+SYSTEM_PROMPT = "你是一个逻辑推理专家，擅长解决逻辑推理问题。"
+ANSWER_PREFIX = "答案是："
+
+INSTRUCTION = (
+    "请仔细阅读以下逻辑推理题，逐步推理后作答。"
+    "推理要简洁，最后单独一行写出“答案是：X”，X 为选项字母。"
+)
+
+
+def format_options(options: list[str]) -> str:
+    return "\n".join(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options))
+
+
+def user_message(problem: Problem, question: Question) -> str:
+    """The user turn: instruction, the problem statement, the question and its lettered options."""
+    return (
+        f"{INSTRUCTION}\n\n### 题目：\n{problem.problem.strip()}\n\n"
+        f"### 问题：\n{question.body}\n{format_options(question.options)}"
+    )
+
+
+def build_messages(problem: Problem, question: Question, system: str | None = SYSTEM_PROMPT) -> list[dict]:
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": user_message(problem, question)})
+    return messages
+
+
+def answer_line(letter: str) -> str:
+    return f"{ANSWER_PREFIX}{letter}"
+
+
+def completion_text(letter: str, rationale: str | None = None) -> str:
+    """What the model should write: the rationale (if any), then the answer line as its last line."""
+    if rationale and rationale.strip():
+        return f"{rationale.strip()}\n{answer_line(letter)}"
+    return answer_line(letter)
+
+
+def render_messages(tokenizer, messages: list[dict]) -> str:
+    """The generation prompt as text, using the model's chat template when it has one.
+
+    Base models without a template get a plain-text layout that ends where the answer begins.
+    """
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return "".join(f"{m['content']}\n\n" for m in messages) + "解答：\n"
+
+
+def render_prompt(tokenizer, problem: Problem, question: Question, system: str | None = SYSTEM_PROMPT) -> str:
+    return render_messages(tokenizer, build_messages(problem, question, system))
+
+
+def render_direct_prompt(tokenizer, problem: Problem, question: Question) -> str:
+    """The prompt for answering without a chain: the assistant turn already opened with ``答案是：``.
+
+    The next token's distribution over the option letters is the model's answer.
+    """
+    return render_prompt(tokenizer, problem, question) + ANSWER_PREFIX

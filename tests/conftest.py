@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.tiny import build_tiny_qwen2
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TRAIN_FILE = SHARED_DATA / "round1_train_data.jsonl"
+TEST_FILE = SHARED_DATA / "round1_test_data.jsonl"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A random 2-layer Qwen2 (hidden 64) and its BPE tokenizer, saved as a local HF directory."""
+    return build_tiny_qwen2(tmp_path_factory.mktemp("tiny-qwen2"), TRAIN_FILE)
+
+
+@pytest.fixture(scope="session")
+def real_train_file() -> Path:
+    if not TRAIN_FILE.exists():
+        pytest.skip(f"{TRAIN_FILE} not found (the shared competition data sits beside the repo)")
+    return TRAIN_FILE
