@@ -71,5 +71,49 @@ def data_split(
                       f"{sum(len(p.questions) for p in part)} questions")
 
 
+# ---------------------------------------------------------------- evaluate
+
+
+@app.command("evaluate")
+def evaluate(
+    pred: Path = typer.Option(..., help="The submission to score; every question answered."),
+    gold: Path = typer.Option(..., help="The same problems with the right answers."),
+    details: Path | None = typer.Option(None, help="Details file; default: PRED's .details.jsonl if any."),
+    report: Path | None = typer.Option(None, help="Write report.md and PNG charts into this folder."),
+):
+    """Score PRED against GOLD: accuracy, slices and, with a details file, voting and calibration."""
+    from rich.markup import escape
+
+    from . import evaluate as ev
+
+    try:
+        m = ev.evaluate(pred, gold, details)
+    except (ValueError, OSError) as e:
+        fail(escape(str(e)))
+    plain = {"highlight": False, "markup": False, "soft_wrap": True}
+    console.print(f"accuracy: {m['accuracy']:.4f} ({m['correct']}/{m['n']})", **plain)
+    table = Table(show_header=True)
+    for col in ("slice", "n", "accuracy"):
+        table.add_column(col)
+    b = m["baseline"]
+    table.add_row(f"baseline: always {b['letter']}", str(m["n"]), f"{b['accuracy']:.4f}")
+    for key, title in (("by_options", "options = "), ("by_gold_letter", "gold = ")):
+        for k, v in m[key].items():
+            table.add_row(f"{title}{k}", str(v["n"]), f"{v['accuracy']:.4f}")
+    d = m["details"]
+    if d is not None and d["fallbacks"]:
+        table.add_row("fallback to option likelihoods", str(d["fallbacks"]), f"{d['fallback_accuracy']:.4f}")
+    console.print(table)
+    if d is not None and d["rows"]:
+        console.print(f"details: {m['files']['details']}: {d['rows']}/{m['n']} questions, "
+                      f"fallback rate {d['fallback_rate']:.4f}, "
+                      f"extraction failures {d['extraction_failures']}/{d['samples']} samples, "
+                      f"{d['mean_tokens']:.1f} tokens/question", **plain)
+    elif d is not None:
+        console.print(f"[yellow]details: {escape(m['files']['details'])} has no row for these questions")
+    if report is not None:
+        console.print(f"report: {ev.write_report(m, report)}", **plain)
+
+
 def main() -> None:
     app()

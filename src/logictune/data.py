@@ -314,3 +314,8 @@ def describe(problems: Sequence[Problem]) -> dict:
         "problem_chars": _percentiles([len(p.problem) for p in problems]),
         "duplicate_problems": sum(n - 1 for n in texts.values() if n > 1),
     }
+
+
+def details_path(submission: str | os.PathLike) -> Path:
+    """Where the per-question details of a submission live: ``out.jsonl`` -> ``out.details.jsonl``."""
+    return Path(submission).with_suffix(".details.jsonl")

@@ -11,9 +11,10 @@ from .data import LETTERS, Problem, Question
 SYSTEM_PROMPT = "你是一个逻辑推理专家，擅长解决逻辑推理问题。"
 ANSWER_PREFIX = "答案是："
 
+# The competition baseline's instruction (closed-world assumption included: the problems rely on it).
 INSTRUCTION = (
-    "请仔细阅读以下逻辑推理题，逐步推理后作答。"
-    "推理要简洁，最后单独一行写出“答案是：X”，X 为选项字母。"
+    "以下是一个逻辑推理的题目，形式为单项选择题。所有的问题都是（close-world assumption）闭世界假设，"
+    "即未观测事实都为假。请逐步分析问题并在最后一行输出答案，最后一行的格式为“答案是：A”。"
 )
 
 

@@ -1,0 +1,367 @@
+"""Score a submission against gold answers: accuracy, slices, calibration from the details file, a report.
+
+Nothing here runs a model; it reads what ``logictune predict`` wrote.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import data
+from .data import Problem
+
+# Vote-agreement bins [lo, hi); one more bin after them holds the unanimous votes (agreement == 1).
+AGREEMENT_EDGES = (0.0, 0.4, 0.6, 0.8, 1.0)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One question: its gold answer and the predicted one."""
+
+    id: str
+    question_index: int
+    n_options: int
+    gold: str
+    pred: str
+
+    @property
+    def correct(self) -> bool:
+        return self.gold == self.pred
+
+
+# ---------------------------------------------------------------- align
+
+
+def _few(items: Sequence[str], k: int = 5) -> str:
+    shown = ", ".join(items[:k])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > k else "")
+
+
+def align(pred: list[Problem], gold: list[Problem]) -> list[Pair]:
+    """Pair every gold question with its prediction, matching problems by id (order may differ).
+
+    Raises ValueError naming what does not line up: missing or extra ids, question counts,
+    options, unanswered questions.
+    """
+    issues: dict[str, list[str]] = {}
+
+    def note(kind: str, what: str) -> None:
+        issues.setdefault(kind, []).append(what)
+
+    for name, problems in (("pred", pred), ("gold", gold)):
+        for pid, n in Counter(p.id for p in problems).items():
+            if n > 1:
+                note(f"duplicate id in {name}", f"{pid!r} ({n} times)")
+    pred_by_id = {p.id: p for p in pred}
+    gold_ids = {p.id for p in gold}
+    for p in gold:
+        if p.id not in pred_by_id:
+            note("missing from pred", repr(p.id))
+    for p in pred:
+        if p.id not in gold_ids:
+            note("extra in pred (not in gold)", repr(p.id))
+
+    pairs: list[Pair] = []
+    for g in gold:
+        p = pred_by_id.get(g.id)
+        if p is None:
+            continue
+        if len(p.questions) != len(g.questions):
+            note("question count differs", f"{g.id!r} (gold {len(g.questions)}, pred {len(p.questions)})")
+            continue
+        for i, (gq, pq) in enumerate(zip(g.questions, p.questions, strict=True)):
+            where = f"{g.id}#{i}"
+            if gq.options != pq.options:
+                note("options differ", f"{where} (gold {len(gq.options)} options, pred {len(pq.options)})")
+            elif gq.answer is None:
+                note("gold question without answer", where)
+            elif pq.answer is None:
+                note("pred question without answer", where)
+            else:
+                pairs.append(Pair(g.id, i, len(gq.options), gq.answer, pq.answer))
+    if issues:
+        lines = [f"  {kind}: {len(items)}: {_few(items)}" for kind, items in issues.items()]
+        raise ValueError("pred and gold do not line up:\n" + "\n".join(lines))
+    return pairs
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def _rate(k: float, n: int) -> float | None:
+    return k / n if n else None
+
+
+def _slice(pairs: Sequence[Pair]) -> dict:
+    correct = sum(p.correct for p in pairs)
+    return {"n": len(pairs), "correct": correct, "accuracy": _rate(correct, len(pairs))}
+
+
+def agreement(row: dict) -> float | None:
+    """Winner votes / samples that yielded an answer; None when no sample did."""
+    answered = [s["answer"] for s in row.get("samples") or [] if s.get("answer")]
+    if not answered:
+        return None
+    votes = row.get("votes") or Counter(answered)
+    return max(votes.values()) / len(answered)
+
+
+def _bins() -> list[tuple[str, float, float]]:
+    edges = AGREEMENT_EDGES
+    bins = [(f"[{lo:.1f}, {hi:.1f})", lo, hi) for lo, hi in zip(edges, edges[1:], strict=False)]
+    return bins + [("1.0 (unanimous)", edges[-1], edges[-1])]
+
+
+def _calibration(rows: Sequence[tuple[Pair, dict]]) -> dict:
+    bins = _bins()
+    members: list[list[tuple[Pair, float]]] = [[] for _ in bins]
+    unvoted: list[Pair] = []
+    for pair, row in rows:
+        a = agreement(row)
+        if a is None:
+            unvoted.append(pair)
+            continue
+        i = len(bins) - 1 if a >= bins[-1][1] else max(j for j, (_, lo, _) in enumerate(bins[:-1]) if a >= lo)
+        members[i].append((pair, a))
+    table = []
+    for (label, lo, hi), got in zip(bins, members, strict=True):
+        s = _slice([p for p, _ in got])
+        table.append({"bin": label, "lo": lo, "hi": hi, **s,
+                      "mean_agreement": _rate(sum(a for _, a in got), len(got))})
+    return {"bins": table, "unvoted": _slice(unvoted)}
+
+
+def _detail_metrics(pairs: Sequence[Pair], details: Sequence[dict]) -> dict:
+    by_key = {(str(r["id"]), int(r["question_index"])): r for r in details}
+    keys = {(p.id, p.question_index) for p in pairs}
+    rows = [(p, by_key[(p.id, p.question_index)]) for p in pairs if (p.id, p.question_index) in by_key]
+    samples = [s for _, r in rows for s in r.get("samples") or []]
+    fallback = [p for p, r in rows if r.get("fallback")]
+    return {
+        "rows": len(rows),
+        "missing": len(pairs) - len(rows),  # questions without a details row
+        "unmatched": sum(k not in keys for k in by_key),  # details rows for no scored question
+        "answer_mismatch": sum(r.get("answer") != p.pred for p, r in rows),
+        "methods": dict(sorted(Counter(str(r.get("method")) for _, r in rows).items())),
+        "fallbacks": len(fallback),
+        "fallback_rate": _rate(len(fallback), len(rows)),
+        "fallback_accuracy": _slice(fallback)["accuracy"],
+        "samples": len(samples),
+        "extraction_failures": sum(s.get("answer") is None for s in samples),
+        "extraction_failure_rate": _rate(sum(s.get("answer") is None for s in samples), len(samples)),
+        "mean_samples": _rate(len(samples), len(rows)),
+        "mean_tokens": _rate(sum(int(s.get("tokens") or 0) for s in samples), len(rows)),
+        "calibration": _calibration(rows),
+    }
+
+
+def metrics(pairs: Sequence[Pair], details: list[dict] | None = None) -> dict:
+    """Accuracy overall and by slice; with ``details``, voting, fallback and extraction figures too."""
+    if not pairs:
+        raise ValueError("nothing to score: no questions")
+    gold = Counter(p.gold for p in pairs)
+    pred = Counter(p.pred for p in pairs)
+    top, top_n = max(sorted(gold.items()), key=lambda kv: kv[1])  # ties go to the earlier letter
+    n = len(pairs)
+    options = sorted({p.n_options for p in pairs})
+    out = {
+        **_slice(pairs),
+        "by_options": {k: _slice([p for p in pairs if p.n_options == k]) for k in options},
+        "by_gold_letter": {g: _slice([p for p in pairs if p.gold == g]) for g in sorted(gold)},
+        "letters": {x: {"gold": gold[x], "pred": pred[x]} for x in sorted(gold | pred)},
+        "baseline": {"letter": top, "correct": top_n, "accuracy": top_n / n},
+        "details": _detail_metrics(pairs, details) if details is not None else None,
+    }
+    return out
+
+
+# ---------------------------------------------------------------- load and evaluate
+
+
+def load_details(path: str | os.PathLike) -> list[dict]:
+    """Read a details JSONL file; each line needs at least ``id`` and ``question_index``."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{lineno}: invalid JSON: {e.msg}") from None
+            if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("question_index"), int):
+                raise ValueError(f"{path}:{lineno}: a details row needs 'id' and an integer 'question_index'")
+            rows.append(row)
+    return rows
+
+
+def evaluate(pred_path: str | os.PathLike, gold_path: str | os.PathLike,
+             details_path: str | os.PathLike | None = None) -> dict:
+    """Load, align and score; uses PRED's default details file when none is given and it exists."""
+    pairs = align(data.load_problems(pred_path), data.load_problems(gold_path))
+    if details_path is None and data.details_path(pred_path).exists():
+        details_path = data.details_path(pred_path)
+    result = metrics(pairs, load_details(details_path) if details_path is not None else None)
+    result["files"] = {"pred": str(pred_path), "gold": str(gold_path),
+                       "details": str(details_path) if details_path is not None else None}
+    return result
+
+
+# ---------------------------------------------------------------- report
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _atomic_write_bytes(path: Path, blob: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save(fig, path: Path) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    _atomic_write_bytes(path, buf.getvalue())
+
+
+def _plots(m: dict, out_dir: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    made = []
+    letters = list(m["letters"])
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.subplots()
+    xs = range(len(letters))
+    ax.bar([x - 0.2 for x in xs], [m["letters"][c]["gold"] for c in letters], 0.4, label="gold")
+    ax.bar([x + 0.2 for x in xs], [m["letters"][c]["pred"] for c in letters], 0.4, label="pred")
+    ax.set_xticks(list(xs), letters)
+    ax.set_ylabel("questions")
+    ax.set_title("Answer letters: predicted vs gold")
+    ax.legend()
+    _save(fig, out_dir / "letters.png")
+    made.append("letters.png")
+
+    opts = m["by_options"]
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.subplots()
+    bars = ax.bar([str(k) for k in opts], [v["accuracy"] for v in opts.values()])
+    ax.bar_label(bars, [f"n={v['n']}" for v in opts.values()])
+    ax.axhline(m["accuracy"], color="gray", linestyle="--", label=f"overall {m['accuracy']:.1%}")
+    ax.set_ylim(0, 1.1)
+    ax.set_xlabel("number of options")
+    ax.set_ylabel("accuracy")
+    ax.set_title("Accuracy by number of options")
+    ax.legend()
+    _save(fig, out_dir / "by_options.png")
+    made.append("by_options.png")
+
+    if m["details"] is not None:
+        bins = [b for b in m["details"]["calibration"]["bins"] if b["n"]]
+        fig = Figure(figsize=(6, 3.5))
+        ax = fig.subplots()
+        ax.plot([0, 1], [0, 1], color="gray", linestyle="--", label="perfect calibration")
+        if bins:
+            xs_ = [b["mean_agreement"] for b in bins]
+            ys = [b["accuracy"] for b in bins]
+            ax.plot(xs_, ys, marker="o", label="accuracy")
+            for x, y, b in zip(xs_, ys, bins, strict=True):
+                ax.annotate(f"n={b['n']}", (x, y), textcoords="offset points", xytext=(4, 6))
+        ax.set_xlim(0, 1.08)
+        ax.set_ylim(-0.05, 1.12)
+        ax.set_xlabel("vote agreement (winner votes / answered samples)")
+        ax.set_ylabel("accuracy")
+        ax.set_title("Calibration of vote agreement")
+        ax.legend(loc="upper left")
+        _save(fig, out_dir / "calibration.png")
+        made.append("calibration.png")
+    return made
+
+
+def report_markdown(m: dict, images: Sequence[str] = ()) -> str:
+    """The report as Markdown; ``images`` are file names to embed."""
+    b = m["baseline"]
+    parts = [
+        "# Evaluation report",
+        "",
+        f"**Accuracy: {m['accuracy']:.4f} ({m['correct']}/{m['n']})**",
+        "",
+        f"Baseline, always answering the most frequent gold letter {b['letter']}: "
+        f"{b['accuracy']:.4f} ({b['correct']}/{m['n']})",
+    ]
+    if m.get("files"):
+        parts += ["", _table(["file", "path"], [(k, f"`{v}`" if v else "-") for k, v in m["files"].items()])]
+    parts += ["", "## By number of options", "",
+              _table(["options", "n", "correct", "accuracy"],
+                     [(k, v["n"], v["correct"], _pct(v["accuracy"])) for k, v in m["by_options"].items()]),
+              "", "## By gold letter", "",
+              _table(["gold letter", "n", "correct", "accuracy"],
+                     [(k, v["n"], v["correct"], _pct(v["accuracy"]))
+                      for k, v in m["by_gold_letter"].items()]),
+              "", "## Letter distribution", "",
+              _table(["letter", "gold", "gold share", "pred", "pred share"],
+                     [(k, v["gold"], _pct(v["gold"] / m["n"]), v["pred"], _pct(v["pred"] / m["n"]))
+                      for k, v in m["letters"].items()])]
+    d = m["details"]
+    if d is None:
+        parts += ["", "## Details", "", "No details file: no voting, fallback or calibration figures."]
+    else:
+        parts += ["", "## Details", "",
+                  _table(["what", "value"], [
+                      ("questions with details", f"{d['rows']} of {m['n']}"),
+                      ("details rows for unscored questions", d["unmatched"]),
+                      ("details answer differs from submission", d["answer_mismatch"]),
+                      ("methods", ", ".join(f"{k}: {v}" for k, v in d["methods"].items()) or "-"),
+                      ("fallback rate", _pct(d["fallback_rate"])),
+                      ("accuracy on fallback questions", _pct(d["fallback_accuracy"])),
+                      ("answer-extraction failure rate", f"{_pct(d['extraction_failure_rate'])} "
+                       f"({d['extraction_failures']}/{d['samples']} samples)"),
+                      ("mean samples per question", _num(d["mean_samples"])),
+                      ("mean tokens per question", _num(d["mean_tokens"])),
+                  ]),
+                  "", "## Calibration: vote agreement vs accuracy", "",
+                  _table(["agreement", "n", "correct", "accuracy", "mean agreement"],
+                         [(c["bin"], c["n"], c["correct"], _pct(c["accuracy"]), _num(c["mean_agreement"]))
+                          for c in d["calibration"]["bins"]]
+                         + [("no votes (fallback or direct)", d["calibration"]["unvoted"]["n"],
+                             d["calibration"]["unvoted"]["correct"],
+                             _pct(d["calibration"]["unvoted"]["accuracy"]), "-")])]
+    if images:
+        parts += ["", "## Charts", ""] + [f"![{name}]({name})" for name in images]
+    return "\n".join(parts) + "\n"
+
+
+def write_report(metrics: dict, out_dir: str | os.PathLike) -> Path:
+    """Write ``report.md`` and the PNG charts (calibration.png only with details) into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    images = _plots(metrics, out)
+    path = out / "report.md"
+    data.atomic_write_text(path, report_markdown(metrics, images))
+    return path
