@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -74,6 +75,116 @@ def data_split(
 # ---------------------------------------------------------------- evaluate
 
 
+# ---------------------------------------------------------------- models
+
+models_app = typer.Typer(help="Fetch and list models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("fetch")
+def models_fetch(name: str = typer.Argument("qwen2.5-coder-0.5b", help="A registry name."),
+                 force: bool = typer.Option(False, help="Download and convert again.")):
+    """Download a registry model once (checked by size and sha256), convert it to safetensors, print its path."""
+    from . import models
+
+    try:
+        path = models.fetch(name, force=force)
+    except models.ModelNotFound as e:
+        fail(str(e))
+    print(path)
+
+
+@models_app.command("list")
+def models_list():
+    """Show the registry and what is cached under $LOGICTUNE_HOME."""
+    from . import models
+
+    table = Table(title=f"models in {models.logictune_home()}")
+    for col in ("name", "kind", "ready", "size", "path"):
+        table.add_column(col)
+    cached = {row["name"]: row for row in models.cached_models()}
+    for name in models.REGISTRY:
+        cached.setdefault(name, {"name": name, "kind": "registry", "ready": False, "path": "-", "bytes": 0})
+    for row in cached.values():
+        table.add_row(row["name"], row["kind"], "yes" if row["ready"] else "no (fetched on first use)",
+                      f"{row['bytes'] / 2**30:.2f} GiB" if row["bytes"] else "-", row["path"])
+    console.print(table)
+
+
+# ---------------------------------------------------------------- predict
+
+
+@app.command("predict")
+def predict_cmd(
+    data_file: Path = typer.Option(..., "--data", help="Problems to answer (competition JSONL)."),
+    out: Path = typer.Option(..., help="Submission to write; details go to OUT's .details.jsonl."),
+    model: str = typer.Option("qwen2.5-coder-0.5b", help="Local dir, .gguf file, registry name or hub id."),
+    adapter: Path | None = typer.Option(None, help="A LoRA adapter directory from `logictune train`."),
+    method: str = typer.Option("cot", help="cot: sampled chains + vote; direct: score the option letters."),
+    votes: int = typer.Option(5, help="Vote budget: the most chains per question."),
+    adaptive: bool = typer.Option(True, help="Stop sampling a question once its answer is settled."),
+    first_round: int = typer.Option(2, help="Chains per question in the first adaptive round."),
+    confidence: float = typer.Option(0.95, help="Posterior stopping threshold; 1 keeps only the sure rule."),
+    max_new_tokens: int = typer.Option(512),
+    temperature: float = typer.Option(0.7),
+    top_p: float = typer.Option(0.9),
+    top_k: int = typer.Option(64, help="Sample among the top k tokens (then top-p); 0: whole vocabulary."),
+    batch_size: int = typer.Option(16, help="Chains (or prompts, for direct) in flight at once."),
+    seed: int = typer.Option(0),
+    engine: str = typer.Option("hf", help="hf (transformers)."),
+    dtype: str = typer.Option("auto", help="auto, bf16, fp16 or fp32."),
+    limit: int | None = typer.Option(None, help="Answer only the first N problems."),
+    overwrite: bool = typer.Option(False, help="Discard details of an earlier run instead of resuming."),
+):
+    """Answer every question of DATA; writes the submission and per-question details, resumable."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from . import data, models, predict
+    from .engines import get_engine
+
+    try:
+        problems = data.load_problems(data_file)
+        cfg = predict.PredictConfig(method=method, votes=votes, adaptive=adaptive, first_round=first_round,
+                                    confidence=None if confidence >= 1 else confidence,
+                                    max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                                    top_k=top_k, seed=seed)
+        lm, tokenizer = models.load_model(model, dtype=dtype, adapter=str(adapter) if adapter else None)
+    except (ValueError, OSError, models.ModelNotFound) as e:
+        fail(str(e))
+    problems = problems[:limit] if limit else problems
+    total = sum(len(p.questions) for p in problems)
+    run_info = {"model": model, "adapter": str(adapter) if adapter else None, "data": str(data_file)}
+    columns = [TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+               TimeRemainingColumn()]
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("predict", total=total, rate="")
+        start, counts = time.perf_counter(), {"q": 0, "tok": 0}
+
+        def on_batch(_prompts: int, tokens: int) -> None:
+            counts["tok"] += tokens
+            elapsed = time.perf_counter() - start
+            progress.update(task, rate=f"{counts['q'] / elapsed:.2f} q/s  {counts['tok'] / elapsed:.1f} tok/s")
+
+        def on_chunk(questions: int, _tokens: int) -> None:
+            counts["q"] += questions
+            progress.advance(task, questions)
+
+        eng = get_engine(engine, lm, tokenizer, batch_size=batch_size, progress=on_batch)
+        try:
+            progress.advance(task, 0)
+            summary = predict.predict(problems, eng, tokenizer, out, cfg, run_info=run_info, overwrite=overwrite,
+                                      on_chunk=on_chunk)
+        except ValueError as e:
+            fail(str(e))
+        progress.update(task, completed=total)
+    console.print(
+        f"{summary['answered_now']} questions in {summary['seconds']:.1f}s "
+        f"({summary['questions_per_s']:.2f} q/s, {summary['tokens_per_s']:.1f} tok/s); "
+        f"{summary['resumed']} resumed; {summary['fallbacks']} by option likelihood", highlight=False)
+    console.print(f"submission: {summary['submission']}\ndetails: {summary['details']}", highlight=False,
+                  soft_wrap=True)
+
+
 @app.command("evaluate")
 def evaluate(
     pred: Path = typer.Option(..., help="The submission to score; every question answered."),
@@ -113,6 +224,68 @@ def evaluate(
         console.print(f"[yellow]details: {escape(m['files']['details'])} has no row for these questions")
     if report is not None:
         console.print(f"report: {ev.write_report(m, report)}", **plain)
+
+
+# ---------------------------------------------------------------- train, merge
+
+
+@app.command("train")
+def train_cmd(
+    config: Path | None = typer.Option(None, "--config", "-c", help="YAML config (see configs/); keys as in "
+                                       "logictune.train.TrainConfig."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config key: --set lora.alpha=32 (repeatable)."),
+    model: str | None = typer.Option(None, help="Model spec: local dir, .gguf, registry name or hub id."),
+    data: Path | None = typer.Option(None, help="Problems JSONL with answers."),
+    rationales: Path | None = typer.Option(None, help="Rationales JSONL {id, question_index, rationale}."),
+    output_dir: Path | None = typer.Option(None, help="Run directory: adapter, tokenizer, config, loss.png."),
+    epochs: float | None = typer.Option(None),
+    max_steps: int | None = typer.Option(None, help="Optimizer steps; overrides --epochs."),
+    lr: float | None = typer.Option(None, help="Peak learning rate."),
+    lora_r: int | None = typer.Option(None, help="LoRA rank."),
+    max_length: int | None = typer.Option(None, help="Longest example in tokens; longer ones are dropped."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --output-dir from its last "
+                                "checkpoint."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --output-dir."),
+):
+    """LoRA SFT with loss on the completion only; works under torchrun / accelerate launch."""
+    from rich.markup import escape
+
+    from . import train as tr
+
+    flags = {"model": model, "data": data and str(data), "rationales": rationales and str(rationales),
+             "output_dir": output_dir and str(output_dir), "epochs": epochs, "max_steps": max_steps, "lr": lr,
+             "lora.r": lora_r, "max_length": max_length, "resume": resume or None, "overwrite": overwrite or None}
+    try:
+        cfg = tr.load_config(config, set_, **flags)
+        result = tr.train(cfg, echo=lambda s: console.print(s, highlight=False, markup=False, soft_wrap=True))
+    except (ValueError, OSError) as e:
+        fail(escape(str(e)))
+    if not result.is_main_process:
+        return
+    losses = ", ".join(f"{k} {v:.4f}" for k, v in (("train loss", result.train_loss),
+                                                   ("eval loss", result.eval_loss)) if v is not None)
+    console.print(f"done: {result.global_step} steps, {losses}; adapter in {result.output_dir}",
+                  highlight=False, markup=False)
+
+
+@app.command("merge")
+def merge_cmd(
+    model: str = typer.Option(..., help="The base model spec the adapter was trained on."),
+    adapter: Path = typer.Option(..., help="Run directory (or checkpoint) holding adapter_config.json."),
+    out: Path = typer.Option(..., help="Where to write the merged safetensors model."),
+    dtype: str = typer.Option("auto", help="auto (the base model's dtype), bf16, fp16, fp32."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty OUT."),
+):
+    """Fold a LoRA adapter into its base model: a plain model for transformers and vLLM."""
+    from rich.markup import escape
+
+    from . import train as tr
+
+    try:
+        path = tr.merge(model, adapter, out, dtype=dtype, overwrite=overwrite)
+    except (ValueError, OSError) as e:
+        fail(escape(str(e)))
+    console.print(f"merged model written to {path}", highlight=False, markup=False)
 
 
 def main() -> None:

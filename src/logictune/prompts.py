@@ -10,6 +10,8 @@ from .data import LETTERS, Problem, Question
 
 SYSTEM_PROMPT = "你是一个逻辑推理专家，擅长解决逻辑推理问题。"
 ANSWER_PREFIX = "答案是："
+# Generation stops as soon as the answer line is out: what follows it cannot change the answer.
+ANSWER_STOP_REGEX = r"答案\s*[是为]?\s*\**\s*[:：]\s*\**\s*[（(【\[]?\s*[A-Z](?![A-Za-z])"
 
 # The competition baseline's instruction (closed-world assumption included: the problems rely on it).
 INSTRUCTION = (

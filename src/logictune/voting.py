@@ -79,7 +79,7 @@ def _statement(rest: str, letters: str) -> str | None:
     return letter
 
 
-def extract_answer(text: str, n_options: int) -> str | None:
+def extract_answer(text: str, n_options: int, options: Sequence[str] | None = None) -> str | None:
     """The answer letter a completion commits to, or None.
 
     Every answer marker ("答案是", "答案：", "答案为", "最终答案", "故选", "answer is", "Answer:", ``\\boxed{``)
@@ -91,7 +91,9 @@ def extract_answer(text: str, n_options: int) -> str | None:
     * a letter outside the options, an English word ("Because", "Apple") or no letter at all is skipped,
       so an earlier valid statement still counts.
 
-    With no marker stating anything, a last non-empty line holding only a letter ("B", "**B**", "B.") counts.
+    With no marker stating anything, a last non-empty line holding only a letter ("B", "**B**", "B.") counts;
+    given the ``options`` texts, so does a last line that restates one option ("D. le chat sauts sur le lune"
+    or just its text), since small models often answer by copying the option.
     """
     if not 1 <= n_options <= len(LETTERS):
         raise ValueError(f"n_options must be within 1..{len(LETTERS)}, got {n_options}")
@@ -102,7 +104,24 @@ def extract_answer(text: str, n_options: int) -> str | None:
         return None if stated[-1] == _AMBIGUOUS else stated[-1]
     lines = [line for line in text.splitlines() if line.strip()]
     lone = _LONE.fullmatch(lines[-1]) if lines else None
-    return lone.group(1) if lone and lone.group(1) in letters else None
+    if lone and lone.group(1) in letters:
+        return lone.group(1)
+    return _restated_option(lines[-1], letters, options) if lines and options else None
+
+
+def _squash(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split()).rstrip("。.")
+
+
+def _restated_option(line: str, letters: str, options: Sequence[str]) -> str | None:
+    """The letter of the one option that ``line`` restates ("D. text", "D: text" or the bare text)."""
+    line = _squash(line.strip("*_ "))
+    texts = [_squash(o) for o in options[: len(letters)]]
+    m = re.match(r"([A-Z])[.:、)]", line)
+    if m and m.group(1) in letters and texts[letters.index(m.group(1))] == line[m.end():]:
+        return m.group(1)
+    hits = [letters[i] for i, t in enumerate(texts) if t and t == line]
+    return hits[0] if len(hits) == 1 else None  # identical option texts: which one was meant is unknown
 
 
 # ---------------------------------------------------------------- voting

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import torch
 
@@ -26,7 +28,8 @@ _TAIL_TOKENS = 24  # the stop regex looks at the decoded tail only
 
 
 class HFEngine:
-    def __init__(self, model, tokenizer, *, batch_size: int = 16, progress=None):
+    def __init__(self, model, tokenizer, *, batch_size: int = 16, progress=None, prompt_cache_size: int = 64,
+                 min_shared_prefix: int = 32):
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = max(1, batch_size)
@@ -36,83 +39,129 @@ class HFEngine:
         # transformers 5.x renamed past_key_values to cache; PEFT wrappers take **kwargs.
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
         self.eos_ids = _eos_ids(model, tokenizer)
+        # Prompt KV caches kept between calls, so later adaptive rounds skip the prompt's prefill.
+        self.prompt_cache_size = prompt_cache_size
+        self.min_shared_prefix = min_shared_prefix
+        self._prompt_cache: OrderedDict[str, tuple[list, torch.Tensor]] = OrderedDict()
 
     # ------------------------------------------------------------ generate
 
     def generate(self, prompts: list[str], n: int, sampling: SamplingParams) -> list[list[Completion]]:
+        """``n`` chains per prompt from one pool of rows that is refilled as chains finish.
+
+        A chain that runs to ``max_new_tokens`` holds one row, not a whole batch: finished rows leave
+        the pool and prompts waiting in the queue take their place (continuous batching).
+        """
         if n < 1:
             raise ValueError("n must be >= 1")
-        encoded = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
-        per_batch = max(1, self.batch_size // n)  # batch_size counts chains in flight
-        results: list[list[Completion] | None] = [None] * len(prompts)
-        generator = torch.Generator(device="cpu").manual_seed(sampling.seed)
-        for start in range(0, len(order), per_batch):
-            idx = order[start : start + per_batch]
-            outs = self._generate_batch([encoded[i] for i in idx], n, sampling, generator)
-            for i, out in zip(idx, outs, strict=True):
-                results[i] = out
-            if self.progress:
-                self.progress(len(idx), sum(c.tokens for out in outs for c in out))
+        sp = sampling
+        queue = sorted(range(len(prompts)), key=lambda i: len(self._ids(prompts[i])))
+        results: list[list[Completion | None]] = [[None] * n for _ in prompts]
+        generator = torch.Generator(device="cpu").manual_seed(sp.seed)
+        stop = re.compile(sp.stop_regex) if sp.stop_regex else None
+        eos = torch.tensor(sorted(self.eos_ids))
+        pool = _Pool(self._cache_kw)
+        # Admit new prompts only once enough rows are free: each admission copies the pool's KV cache.
+        admit_at = max(n, self.batch_size // 4)
+
+        with torch.inference_mode():
+            while queue or pool.rows:
+                free = self.batch_size - len(pool.rows)
+                if queue and (free >= admit_at or not pool.rows):
+                    take, queue = queue[: max(1, free // n)], queue[max(1, free // n):]
+                    kv, last = self._prefill([prompts[i] for i in take])
+                    pool.admit(kv, last, [(i, k) for i in take for k in range(n)], n)
+                next_tok, tok_logprob = _sample(pool.logits, sp, generator)
+                is_eos = torch.isin(next_tok, eos).tolist()
+                for row, tok, lp, ended in zip(pool.rows, next_tok.tolist(), tok_logprob.tolist(), is_eos,
+                                               strict=True):
+                    if row.finish:
+                        continue
+                    if ended:
+                        row.finish = "eos"
+                    else:
+                        row.tokens.append(tok)
+                        row.logprob += lp
+                        if stop and stop.search(self.tokenizer.decode(row.tokens[-_TAIL_TOKENS:])):
+                            row.finish = "stop"
+                        elif len(row.tokens) >= sp.max_new_tokens:
+                            row.finish = "length"
+                    if row.finish:
+                        text = self.tokenizer.decode(row.tokens, skip_special_tokens=True)
+                        results[row.prompt][row.sample] = Completion(text, row.tokens, row.logprob, row.finish)
+                        if self.progress:
+                            self.progress(0, len(row.tokens))
+                n_done = sum(1 for r in pool.rows if r.finish)
+                if n_done and (n_done == len(pool.rows) or n_done >= _COMPACT_SHARE * len(pool.rows)
+                               or (queue and self.batch_size - len(pool.rows) + n_done >= admit_at)):
+                    next_tok = pool.retire(next_tok)
+                if pool.rows:
+                    pool.step(self.model, next_tok.to(self.device))
         return results  # type: ignore[return-value]
 
-    @torch.inference_mode()
-    def _generate_batch(self, batch: list[list[int]], n: int, sp: SamplingParams, generator) -> list[list[Completion]]:
-        input_ids, attention = self._left_pad(batch)
-        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+    def _ids(self, prompt: str) -> list[int]:
+        return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+
+    def _prefill(self, prompts: list[str]) -> tuple[list[list[tuple[torch.Tensor, torch.Tensor]]], torch.Tensor]:
+        """Each prompt's KV cache (per layer, unpadded) and its last-position logits.
+
+        Prompts seen before (the earlier rounds of adaptive voting) come from ``self._prompt_cache``.
+        Prompts that share a long token prefix (the questions of one problem share its statement)
+        compute that prefix once.
+        """
+        missing = [p for p in dict.fromkeys(prompts) if p not in self._prompt_cache]
+        if missing:
+            ids = [self._ids(p) for p in missing]
+            groups = _prefix_groups(ids, self.min_shared_prefix)
+            shared = [(members, cut) for members, cut in groups if cut]
+            prefix_kv = self._forward_prompts([ids[m[0]][:cut] for m, cut in shared], [None] * len(shared))[0]
+            rows, past, suffixes = [], [], []
+            for members, cut in groups:
+                kv_of_prefix = prefix_kv[shared.index((members, cut))] if cut else None
+                for i in members:
+                    rows.append(i)
+                    past.append(kv_of_prefix)
+                    suffixes.append(ids[i][cut:])
+            kv, last = self._forward_prompts(suffixes, past)
+            for j, i in enumerate(rows):
+                self._prompt_cache[missing[i]] = (kv[j], last[j])
+                if len(self._prompt_cache) > self.prompt_cache_size:
+                    self._prompt_cache.popitem(last=False)
+        for p in prompts:
+            self._prompt_cache.move_to_end(p)
+        entries = [self._prompt_cache[p] for p in prompts]
+        return [e[0] for e in entries], torch.stack([e[1] for e in entries])
+
+    def _forward_prompts(self, suffixes: list[list[int]], past: list[list | None]):
+        """Prefill ``suffixes`` (each after its ``past`` KV, if any); return per-row unpadded KV and logits."""
+        if not suffixes:
+            return [], None
+        past_len = [p[0][0].shape[-2] if p else 0 for p in past]
+        width_past = max(past_len)
+        input_ids, attention = self._left_pad(suffixes)
+        positions = (attention.cumsum(-1) - 1).clamp(min=0) + torch.tensor(past_len, device=self.device)[:, None]
         cache = _new_cache(self.model)
+        if width_past:
+            # Rows without a shared prefix get an all-padding past; padding sits between past and suffix.
+            empty = [(k.new_zeros(k.shape[:2] + (0,) + k.shape[3:]), v.new_zeros(v.shape[:2] + (0,) + v.shape[3:]))
+                     for k, v in next(p for p in past if p)]
+            layers = []
+            for layer in range(len(empty)):
+                keys = torch.cat([_pad_left((p or empty)[layer][0], width_past) for p in past])
+                values = torch.cat([_pad_left((p or empty)[layer][1], width_past) for p in past])
+                layers.append((keys, values))
+            cache = _cache_from(layers)
+            past_mask = torch.zeros((len(past), width_past), dtype=torch.long, device=self.device)
+            for j, n in enumerate(past_len):
+                past_mask[j, width_past - n:] = 1
+            attention = torch.cat([past_mask, attention], dim=1)
         out = self.model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
                          use_cache=True, logits_to_keep=1, **{self._cache_kw: cache})
         cache = getattr(out, "cache", None) or out.past_key_values
-        # Every chain of a prompt starts from the same prefill: copy it instead of recomputing it.
-        if n > 1:
-            cache.batch_repeat_interleave(n)
-        logits = out.logits[:, -1].float().repeat_interleave(n, 0)
-        attention = attention.repeat_interleave(n, 0)
-        next_pos = positions[:, -1:].repeat_interleave(n, 0) + 1
-
-        rows = len(batch) * n
-        alive = torch.arange(rows)  # original row of each row still in the batch
-        tokens: list[list[int]] = [[] for _ in range(rows)]
-        logprob = [0.0] * rows
-        finish = ["length"] * rows
-        done = [False] * rows
-        stop = re.compile(sp.stop_regex) if sp.stop_regex else None
-        eos = torch.tensor(sorted(self.eos_ids))
-
-        for step in range(sp.max_new_tokens):
-            next_tok, tok_logprob = _sample(logits, sp, generator)
-            is_eos = torch.isin(next_tok, eos).tolist()
-            next_list, lp_list = next_tok.tolist(), tok_logprob.tolist()
-            for j, row in enumerate(alive.tolist()):
-                if done[row]:
-                    continue
-                if is_eos[j]:
-                    done[row], finish[row] = True, "eos"
-                    continue
-                tokens[row].append(next_list[j])
-                logprob[row] += lp_list[j]
-                if stop and stop.search(self.tokenizer.decode(tokens[row][-_TAIL_TOKENS:])):
-                    done[row], finish[row] = True, "stop"
-            if all(done) or step == sp.max_new_tokens - 1:
-                break
-            finished = [j for j, row in enumerate(alive.tolist()) if done[row]]
-            if finished and len(finished) >= _COMPACT_SHARE * len(alive):
-                keep = torch.tensor([j for j, row in enumerate(alive.tolist()) if not done[row]])
-                cache.batch_select_indices(keep.to(self.device))
-                alive, attention, next_pos = alive[keep], attention[keep], next_pos[keep]
-                next_tok = next_tok[keep]
-            attention = torch.cat([attention, attention.new_ones(len(alive), 1)], dim=1)
-            out = self.model(input_ids=next_tok[:, None].to(self.device), attention_mask=attention,
-                             position_ids=next_pos, use_cache=True, **{self._cache_kw: cache})
-            logits = out.logits[:, -1].float()
-            next_pos = next_pos + 1
-
-        completions = [
-            Completion(self.tokenizer.decode(tokens[r], skip_special_tokens=True), tokens[r], logprob[r], finish[r])
-            for r in range(rows)
-        ]
-        return [completions[i * n : (i + 1) * n] for i in range(len(batch))]
+        keep = [attention[j].bool() for j in range(len(suffixes))]
+        kv = [[(layer.keys[j : j + 1, :, keep[j]].clone(), layer.values[j : j + 1, :, keep[j]].clone())
+               for layer in cache.layers] for j in range(len(suffixes))]
+        return kv, out.logits[:, -1].float()
 
     # ------------------------------------------------------------ scoring
 
@@ -150,6 +199,130 @@ class HFEngine:
             input_ids[i, width - len(ids) :] = torch.tensor(ids)
             attention[i, width - len(ids) :] = 1
         return input_ids.to(self.device), attention.to(self.device)
+
+
+@dataclass
+class _Row:
+    prompt: int
+    sample: int
+    position: int  # position id of the next token
+    tokens: list[int] = field(default_factory=list)
+    logprob: float = 0.0
+    finish: str | None = None
+
+
+class _Pool:
+    """The rows in flight: one left-padded KV cache, its attention mask, and each row's next logits."""
+
+    def __init__(self, cache_kw: str):
+        self.cache_kw = cache_kw
+        self.rows: list[_Row] = []
+        self.cache = None
+        self.attention: torch.Tensor | None = None
+        self.logits: torch.Tensor | None = None
+
+    def admit(self, kv: list[list[tuple[torch.Tensor, torch.Tensor]]], last: torch.Tensor,
+              rows: list[tuple[int, int]], n: int) -> None:
+        """Add ``n`` rows per prompt, each starting from that prompt's prefilled cache."""
+        lengths = [item[0][0].shape[-2] for item in kv]
+        width = max([*lengths, self.attention.shape[1] if self.rows else 0])
+        n_layers = len(kv[0])
+        new_kv = []
+        for layer in range(n_layers):
+            keys = torch.cat([_pad_left(item[layer][0], width) for item in kv]).repeat_interleave(n, 0)
+            values = torch.cat([_pad_left(item[layer][1], width) for item in kv]).repeat_interleave(n, 0)
+            new_kv.append((keys, values))
+        device = new_kv[0][0].device
+        attention = torch.zeros((len(kv), width), dtype=torch.long, device=device)
+        for j, length in enumerate(lengths):
+            attention[j, width - length:] = 1
+        attention = attention.repeat_interleave(n, 0)
+        logits = last.repeat_interleave(n, 0)
+        if self.rows:
+            for layer, (keys, values) in zip(self.cache.layers, new_kv, strict=True):
+                layer.keys = torch.cat([_pad_left(layer.keys, width), keys])
+                layer.values = torch.cat([_pad_left(layer.values, width), values])
+            self.attention = torch.cat([_pad_left(self.attention, width, dim=1), attention])
+            self.logits = torch.cat([self.logits, logits])
+        else:
+            self.cache = _cache_from(new_kv)
+            self.attention, self.logits = attention, logits
+        self.rows += [_Row(p, k, lengths[j // n]) for j, (p, k) in enumerate(rows)]
+
+    def retire(self, next_tok: torch.Tensor) -> torch.Tensor:
+        """Drop finished rows and the leading columns no remaining row attends to."""
+        keep = [j for j, r in enumerate(self.rows) if not r.finish]
+        self.rows = [self.rows[j] for j in keep]
+        if not keep:
+            self.cache = self.attention = self.logits = None
+            return next_tok[:0]
+        index = torch.tensor(keep, device=self.attention.device)
+        attention = self.attention[index]
+        first = int(attention.any(0).nonzero()[0])
+        for layer in self.cache.layers:
+            layer.keys = layer.keys[index, :, first:]
+            layer.values = layer.values[index, :, first:]
+        self.attention, self.logits = attention[:, first:], self.logits[index]
+        return next_tok[torch.tensor(keep)]
+
+    def step(self, model, next_tok: torch.Tensor) -> None:
+        """Feed each row its sampled token; keep the logits for the next draw."""
+        self.attention = torch.cat([self.attention, self.attention.new_ones(len(self.rows), 1)], dim=1)
+        positions = torch.tensor([[r.position] for r in self.rows], device=self.attention.device)
+        out = model(input_ids=next_tok[:, None], attention_mask=self.attention, position_ids=positions,
+                    use_cache=True, **{self.cache_kw: self.cache})
+        for r in self.rows:
+            r.position += 1
+        self.logits = out.logits[:, -1].float()
+
+
+def _prefix_groups(ids: list[list[int]], min_len: int) -> list[tuple[list[int], int]]:
+    """Group prompts that share a long token prefix: [(member indices, prefix length)].
+
+    The shared prefix stops one token short of the shortest member, so every member has a suffix.
+    """
+    order = sorted(range(len(ids)), key=lambda i: ids[i])
+    groups: list[tuple[list[int], int]] = []
+    for i in order:
+        if groups:
+            members, cut = groups[-1]
+            prev = ids[members[-1]]
+            common = _common_prefix(prev, ids[i])
+            common = min(common, cut if len(members) > 1 else common, len(ids[i]) - 1, len(prev) - 1)
+            # Merge only a prefix that is most of the prompt (the problem statement), not just the
+            # instruction every prompt starts with: a group's prefix is what all its members share.
+            if common >= min_len and 2 * common >= len(ids[i]):
+                groups[-1] = (members + [i], common)
+                continue
+        groups.append(([i], 0))
+    return [(members, cut if len(members) > 1 else 0) for members, cut in groups]
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _pad_left(t: torch.Tensor, width: int, dim: int = -2) -> torch.Tensor:
+    missing = width - t.shape[dim]
+    if missing <= 0:
+        return t
+    shape = list(t.shape)
+    shape[dim] = missing
+    return torch.cat([t.new_zeros(shape), t], dim=dim)
+
+
+def _cache_from(kv: list[tuple[torch.Tensor, torch.Tensor]]):
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    for layer_idx, (keys, values) in enumerate(kv):
+        cache.update(keys, values, layer_idx)
+    return cache
 
 
 def _sample(logits: torch.Tensor, sp: SamplingParams, generator) -> tuple[torch.Tensor, torch.Tensor]:
