@@ -35,16 +35,37 @@ def _description_table(title: str, desc: dict) -> Table:
     return table
 
 
+def _say_unwrapped(message: str) -> None:
+    """Print without wrapping or markup, so `file:line: field` messages stay whole (and greppable) when piped."""
+    from rich.markup import escape
+
+    console.print(escape(message), style="red", highlight=False, soft_wrap=True)
+
+
+def _fail_unwrapped(message: str) -> None:
+    _say_unwrapped(f"error: {message}")
+    raise typer.Exit(1)
+
+
+def _load_report(file: Path):
+    from . import data
+
+    try:
+        return data.load_report(file)
+    except (OSError, UnicodeDecodeError) as e:
+        _fail_unwrapped(f"cannot read {file}: {e}")
+
+
 @data_app.command("check")
 def data_check(file: Path, lenient: bool = typer.Option(False, help="Skip bad records instead of failing.")):
     """Validate FILE and describe what it holds."""
     from . import data
 
-    report = data.load_report(file)
+    report = _load_report(file)
     for err in report.errors:
-        console.print(f"[red]{err}[/red]", highlight=False)
+        _say_unwrapped(str(err))
     if report.errors and not lenient:
-        fail(f"{len(report.errors)} bad record(s) in {file}; fix them or pass --lenient to skip them")
+        _fail_unwrapped(f"{len(report.errors)} bad record(s) in {file}; fix them or pass --lenient to skip them")
     if report.errors:
         console.print(f"[yellow]skipped {len(report.errors)} bad record(s)[/yellow]")
     console.print(_description_table(str(file), data.describe(report.problems)))
@@ -61,15 +82,21 @@ def data_split(
     """Split FILE by problem into train and validation; repeated problems stay on one side."""
     from . import data
 
+    report = _load_report(file)
+    for err in report.errors:
+        _say_unwrapped(str(err))
+    if report.errors and not lenient:
+        _fail_unwrapped(f"{len(report.errors)} bad record(s) in {file}; fix them or pass --lenient to skip them")
+    if report.errors:
+        console.print(f"[yellow]skipped {len(report.errors)} bad record(s)[/yellow]")
     try:
-        problems = data.load_problems(file, lenient=lenient)
-        train, val = data.split(problems, val_fraction, seed)
+        train, val = data.split(report.problems, val_fraction, seed)
     except ValueError as e:
-        fail(str(e))
+        _fail_unwrapped(str(e))
     for name, part in (("train", train), ("val", val)):
         data.write_problems(part, out_dir / f"{name}.jsonl")
         console.print(f"{out_dir / f'{name}.jsonl'}: {len(part)} problems, "
-                      f"{sum(len(p.questions) for p in part)} questions")
+                      f"{sum(len(p.questions) for p in part)} questions", highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- evaluate

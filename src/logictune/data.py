@@ -29,6 +29,8 @@ class Question:
     options: list[str]
     answer: str | None = None
     extra: dict = field(default_factory=dict)
+    # Key order as read, so a round trip writes the question back the way it came.
+    key_order: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def letters(self) -> str:
@@ -114,7 +116,7 @@ def _parse_question(raw: object, where: str) -> tuple[Question | None, list[tupl
     if errs:
         return None, errs
     extra = {k: v for k, v in raw.items() if k not in ("question", "options", "answer")}
-    return Question(text, [o.strip() for o in options], answer, extra), []
+    return Question(text, [o.strip() for o in options], answer, extra, list(raw.keys())), []
 
 
 def parse_problem(obj: object) -> tuple[Problem | None, list[tuple[str, str]]]:
@@ -188,6 +190,12 @@ def load_problems(path: str | os.PathLike, *, lenient: bool = False) -> list[Pro
 # ---------------------------------------------------------------- writing
 
 
+def _in_order(known: dict, key_order: Sequence[str]) -> dict:
+    """``known`` with the keys of ``key_order`` first, in that order, then any new ones."""
+    order = [k for k in key_order if k in known] + [k for k in known if k not in key_order]
+    return {k: known[k] for k in order}
+
+
 def problem_to_dict(problem: Problem) -> dict:
     qs = []
     for q in problem.questions:
@@ -195,10 +203,9 @@ def problem_to_dict(problem: Problem) -> dict:
         if q.answer is not None:
             d["answer"] = q.answer
         d.update(q.extra)
-        qs.append(d)
+        qs.append(_in_order(d, q.key_order))
     known = {"id": problem.id, "problem": problem.problem, "questions": qs, **problem.extra}
-    order = [k for k in problem.key_order if k in known] + [k for k in known if k not in problem.key_order]
-    return {k: known[k] for k in order}
+    return _in_order(known, problem.key_order)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -206,7 +213,10 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; the result should read like any written file
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -246,7 +256,8 @@ def write_submission(
         d = problem_to_dict(p)
         for i, q in enumerate(d["questions"]):
             letter = answers.get((p.id, i), fill)
-            if letter not in LETTERS[: len(q["options"])]:
+            # A single letter: a bare `in` would also accept "" and "AB" as substrings of "ABCD".
+            if not (isinstance(letter, str) and len(letter) == 1 and letter in LETTERS[: len(q["options"])]):
                 raise ValueError(f"answer {letter!r} for {p.id}#{i} is outside its options")
             q["answer"] = letter
         out.append(d)
