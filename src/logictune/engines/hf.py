@@ -102,14 +102,15 @@ class HFEngine:
     def _ids(self, prompt: str) -> list[int]:
         return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
 
-    def _prefill(self, prompts: list[str]) -> tuple[list[list[tuple[torch.Tensor, torch.Tensor]]], torch.Tensor]:
+    def _prefill(self, prompts: list[str], *, keep: bool = True):
         """Each prompt's KV cache (per layer, unpadded) and its last-position logits.
 
-        Prompts seen before (the earlier rounds of adaptive voting) come from ``self._prompt_cache``.
-        Prompts that share a long token prefix (the questions of one problem share its statement)
-        compute that prefix once.
+        Prompts seen before (the earlier rounds of adaptive voting) come from ``self._prompt_cache``;
+        with ``keep`` the new ones are added to it. Prompts that share a long token prefix (the
+        questions of one problem share its statement) compute that prefix once.
         """
-        missing = [p for p in dict.fromkeys(prompts) if p not in self._prompt_cache]
+        found = {p: self._prompt_cache[p] for p in prompts if p in self._prompt_cache}
+        missing = [p for p in dict.fromkeys(prompts) if p not in found]
         if missing:
             ids = [self._ids(p) for p in missing]
             groups = _prefix_groups(ids, self.min_shared_prefix)
@@ -124,13 +125,14 @@ class HFEngine:
                     suffixes.append(ids[i][cut:])
             kv, last = self._forward_prompts(suffixes, past)
             for j, i in enumerate(rows):
-                self._prompt_cache[missing[i]] = (kv[j], last[j])
-                if len(self._prompt_cache) > self.prompt_cache_size:
-                    self._prompt_cache.popitem(last=False)
-        for p in prompts:
-            self._prompt_cache.move_to_end(p)
-        entries = [self._prompt_cache[p] for p in prompts]
-        return [e[0] for e in entries], torch.stack([e[1] for e in entries])
+                found[missing[i]] = (kv[j], last[j])
+        if keep:
+            for p in prompts:
+                self._prompt_cache[p] = found[p]
+                self._prompt_cache.move_to_end(p)
+            while len(self._prompt_cache) > self.prompt_cache_size:
+                self._prompt_cache.popitem(last=False)
+        return [found[p][0] for p in prompts], torch.stack([found[p][1] for p in prompts])
 
     def _forward_prompts(self, suffixes: list[list[int]], past: list[list | None]):
         """Prefill ``suffixes`` (each after its ``past`` KV, if any); return per-row unpadded KV and logits."""
@@ -167,19 +169,14 @@ class HFEngine:
 
     @torch.inference_mode()
     def score_next_token(self, prompts: list[str], candidates: list[list[str]]) -> list[list[float]]:
-        encoded = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+        order = sorted(range(len(prompts)), key=lambda i: self._ids(prompts[i]))  # neighbours share prefixes
         scores: list[list[float]] = [[] for _ in prompts]
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            input_ids, attention = self._left_pad([encoded[i] for i in idx])
-            positions = (attention.cumsum(-1) - 1).clamp(min=0)
-            out = self.model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
-                             use_cache=False, logits_to_keep=1)
-            logprobs = torch.log_softmax(out.logits[:, -1].float(), dim=-1).cpu()
+            _, last = self._prefill([prompts[i] for i in idx], keep=False)
+            logprobs = torch.log_softmax(last, dim=-1).cpu()
             for j, i in enumerate(idx):
-                ids = [self._first_token(c) for c in candidates[i]]
-                scores[i] = logprobs[j, ids].tolist()
+                scores[i] = logprobs[j, [self._first_token(c) for c in candidates[i]]].tolist()
             if self.progress:
                 self.progress(len(idx), 0)
         return scores
