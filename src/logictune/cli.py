@@ -151,7 +151,7 @@ def predict_cmd(
     votes: int = typer.Option(5, help="Vote budget: the most chains per question."),
     adaptive: bool = typer.Option(True, help="Stop sampling a question once its answer is settled."),
     first_round: int = typer.Option(2, help="Chains per question in the first adaptive round."),
-    confidence: float = typer.Option(0.95, help="Posterior stopping threshold; 1 keeps only the sure rule."),
+    confidence: float = typer.Option(0.85, help="Posterior stopping threshold; 1 keeps only the sure rule."),
     max_new_tokens: int = typer.Option(512),
     temperature: float = typer.Option(0.7),
     top_p: float = typer.Option(0.9),
