@@ -56,11 +56,8 @@ def _load_report(file: Path):
         _fail_unwrapped(f"cannot read {file}: {e}")
 
 
-@data_app.command("check")
-def data_check(file: Path, lenient: bool = typer.Option(False, help="Skip bad records instead of failing.")):
-    """Validate FILE and describe what it holds."""
-    from . import data
-
+def _load_valid(file: Path, lenient: bool):
+    """Load FILE, listing every bad record; fail unless ``lenient``, which skips them."""
     report = _load_report(file)
     for err in report.errors:
         _say_unwrapped(str(err))
@@ -68,6 +65,15 @@ def data_check(file: Path, lenient: bool = typer.Option(False, help="Skip bad re
         _fail_unwrapped(f"{len(report.errors)} bad record(s) in {file}; fix them or pass --lenient to skip them")
     if report.errors:
         console.print(f"[yellow]skipped {len(report.errors)} bad record(s)[/yellow]")
+    return report
+
+
+@data_app.command("check")
+def data_check(file: Path, lenient: bool = typer.Option(False, help="Skip bad records instead of failing.")):
+    """Validate FILE and describe what it holds."""
+    from . import data
+
+    report = _load_valid(file, lenient)
     console.print(_description_table(str(file), data.describe(report.problems)))
 
 
@@ -82,13 +88,7 @@ def data_split(
     """Split FILE by problem into train and validation; repeated problems stay on one side."""
     from . import data
 
-    report = _load_report(file)
-    for err in report.errors:
-        _say_unwrapped(str(err))
-    if report.errors and not lenient:
-        _fail_unwrapped(f"{len(report.errors)} bad record(s) in {file}; fix them or pass --lenient to skip them")
-    if report.errors:
-        console.print(f"[yellow]skipped {len(report.errors)} bad record(s)[/yellow]")
+    report = _load_valid(file, lenient)
     try:
         train, val = data.split(report.problems, val_fraction, seed)
     except ValueError as e:
