@@ -116,3 +116,21 @@ def test_score_next_token_matches_a_forward_pass(tiny, real_prompts):
             logprobs = torch.log_softmax(model(ids).logits[0, -1].float(), -1)
         letter_ids = [tokenizer(x, add_special_tokens=False).input_ids[0] for x in "ABCD"]
         assert row == pytest.approx([logprobs[i].item() for i in letter_ids], abs=1e-4)
+
+
+def test_more_adds_chains_from_the_cached_prompt_and_on_done_reports_each_prompt_once(tiny, real_prompts):
+    model, tokenizer = tiny
+    engine = HFEngine(model, tokenizer, batch_size=4)
+    asked, done = [], []
+
+    def more(i, completions):
+        asked.append((i, len(completions)))
+        return 2 if len(completions) == 1 else 0
+
+    sp = SamplingParams(max_new_tokens=6, temperature=0)
+    outs = engine.generate(real_prompts[:5], 1, sp, more=more, on_done=lambda i, c: done.append((i, len(c))))
+    assert sorted(done) == [(i, 3) for i in range(5)]
+    assert sorted(asked) == sorted([(i, 1) for i in range(5)] + [(i, 3) for i in range(5)])
+    for out in outs:  # greedy: the extra chains, started from the cached prompt, equal the first
+        assert len(out) == 3 and out[0].token_ids == out[1].token_ids == out[2].token_ids
+    assert not engine._prompt_cache, "finished prompts leave the cache"

@@ -29,30 +29,38 @@ def write_problems(path, n_problems=5, questions=(2, 1, 3, 1, 2), options=4):
 
 
 class ScriptedEngine:
-    """Answers from a script: ``answers[prompt_no]`` is the letter each chain states, or None for no answer."""
+    """Chains from a script: ``letter_for(prompt, chain_no)`` is the letter a chain states (None: no answer).
 
-    def __init__(self, letter_for, scores=None, fail_after_calls=None):
+    Follows the engine protocol: asks ``more`` after each prompt's chains and reports it to ``on_done``.
+    """
+
+    def __init__(self, letter_for, scores=None, fail_after_prompts=None):
         self.letter_for = letter_for  # (prompt text, chain number) -> letter or None
         self.scores = scores or [0.0, 2.0, 1.0, -1.0, -3.0]
         self.calls: list[tuple[int, int]] = []
-        self.fail_after_calls = fail_after_calls
+        self.fail_after_prompts = fail_after_prompts
+        self.prompts_seen = 0
         self.drawn: dict[str, int] = {}
 
-    def generate(self, prompts, n, sampling):
-        if self.fail_after_calls is not None and len(self.calls) >= self.fail_after_calls:
-            raise KeyboardInterrupt("simulated kill")
+    def generate(self, prompts, n, sampling, *, more=None, on_done=None):
         self.calls.append((len(prompts), n))
-        out = []
-        for p in prompts:
-            chains = []
-            for _ in range(n):
-                k = self.drawn.get(p, 0)
-                self.drawn[p] = k + 1
-                letter = self.letter_for(p, k)
-                text = f"分析……\n答案是：{letter}" if letter else "我不知道。"
-                chains.append(Completion(text, list(range(10)), -5.0 - k))
-            out.append(chains)
-        return out
+        results = [[] for _ in prompts]
+        for i, p in enumerate(prompts):
+            k = n
+            while k:
+                if self.fail_after_prompts is not None and self.prompts_seen >= self.fail_after_prompts:
+                    raise KeyboardInterrupt("simulated kill")
+                for _ in range(k):
+                    drawn = self.drawn.get(p, 0)
+                    self.drawn[p] = drawn + 1
+                    letter = self.letter_for(p, drawn)
+                    text = f"分析……\n答案是：{letter}" if letter else "我不知道。"
+                    results[i].append(Completion(text, list(range(10)), -5.0 - drawn))
+                k = more(i, results[i]) if more else 0
+            self.prompts_seen += 1
+            if on_done:
+                on_done(i, results[i])
+        return results
 
     def score_next_token(self, prompts, candidates):
         return [self.scores[: len(c)] for c in candidates]
@@ -116,7 +124,7 @@ def test_resume_after_kill_neither_duplicates_nor_misses(tmp_path):
     problems = data.load_problems(gold)
     cfg = predict.PredictConfig(votes=3, adaptive=False, chunk_questions=4)
     out = tmp_path / "pred.jsonl"
-    killed = ScriptedEngine(lambda p, k: "D", fail_after_calls=2)
+    killed = ScriptedEngine(lambda p, k: "D", fail_after_prompts=9)
     with pytest.raises(KeyboardInterrupt):
         predict.predict(problems, killed, _FakeTokenizer(), out, cfg)
     partial = [json.loads(line) for line in data.details_path(out).read_text().splitlines()]
@@ -131,7 +139,7 @@ def test_resume_after_kill_neither_duplicates_nor_misses(tmp_path):
     keys = [(r["id"], r["question_index"]) for r in rows]
     assert len(keys) == len(set(keys)) == sum(len(p.questions) for p in problems)
     assert summary["resumed"] == len(partial)
-    assert sum(n for n, _ in resumed.calls) == summary["answered_now"] == len(keys) - len(partial)
+    assert resumed.prompts_seen == summary["answered_now"] == len(keys) - len(partial)
     # Rerunning a finished job answers nothing again.
     again = ScriptedEngine(lambda p, k: "D")
     predict.predict(problems, again, _FakeTokenizer(), out, cfg)

@@ -192,7 +192,7 @@ def predict_cmd(
             elapsed = time.perf_counter() - start
             progress.update(task, rate=f"{counts['q'] / elapsed:.2f} q/s  {counts['tok'] / elapsed:.1f} tok/s")
 
-        def on_chunk(questions: int, _tokens: int) -> None:
+        def on_written(questions: int, _tokens: int) -> None:
             counts["q"] += questions
             progress.advance(task, questions)
 
@@ -200,7 +200,7 @@ def predict_cmd(
         try:
             progress.advance(task, 0)
             summary = predict.predict(problems, eng, tokenizer, out, cfg, run_info=run_info, overwrite=overwrite,
-                                      on_chunk=on_chunk)
+                                      on_written=on_written)
         except ValueError as e:
             fail(str(e))
         progress.update(task, completed=total)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import data, prompts, voting
-from .engines import Engine, SamplingParams
+from .engines import Completion, Engine, SamplingParams
 
 
 @dataclass
@@ -32,7 +32,7 @@ class PredictConfig:
     top_p: float = 0.9
     top_k: int = 64
     seed: int = 0
-    chunk_questions: int = 32  # questions answered between two writes of the details file
+    chunk_questions: int = 32  # direct method and option scoring: questions per write of the details file
 
     def __post_init__(self):
         if self.method not in ("cot", "direct"):
@@ -120,35 +120,31 @@ def _chunks(problems: Sequence[data.Problem], size: int) -> Iterator[list[data.P
         yield chunk
 
 
-def _sampling(cfg: PredictConfig, round_no: int) -> SamplingParams:
-    return SamplingParams(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
-                          top_k=cfg.top_k, seed=cfg.seed + 7919 * round_no, stop_regex=prompts.ANSWER_STOP_REGEX)
+def _samples(state: QuestionState, completions: list[Completion]) -> list[voting.Sample]:
+    q = state.question
+    return [voting.Sample(c.text, voting.extract_answer(c.text, len(q.options), q.options), c.logprob, c.tokens)
+            for c in completions]
 
 
-def sample_rounds(states: list[QuestionState], engine: Engine, tokenizer, cfg: PredictConfig) -> None:
-    """Sample chains in rounds until every question is decided or has spent its vote budget."""
-    pending = list(states)
-    round_no = 0
-    while pending:
-        if cfg.adaptive:
-            sizes = [voting.next_round_size(s.votes, cfg.votes, len(s.samples), first_round=cfg.first_round)
-                     for s in pending]
-        else:
-            sizes = [cfg.votes - len(s.samples) for s in pending]
-        # One engine call per round size: chains of one prompt share its prefill.
-        for n in sorted(set(sizes)):
-            group = [s for s, k in zip(pending, sizes, strict=True) if k == n]
-            outs = engine.generate([prompts.render_prompt(tokenizer, s.problem, s.question) for s in group], n,
-                                   _sampling(cfg, round_no))
-            for s, completions in zip(group, outs, strict=True):
-                s.samples.extend(
-                    voting.Sample(c.text, voting.extract_answer(c.text, len(s.question.options), s.question.options),
-                                  c.logprob, c.tokens)
-                    for c in completions
-                )
-        round_no += 1
-        pending = [s for s in pending if len(s.samples) < cfg.votes and not (
-            cfg.adaptive and voting.is_decided(s.votes, cfg.votes, len(s.samples), confidence=cfg.confidence))]
+def sample_chains(states: list[QuestionState], engine: Engine, tokenizer, cfg: PredictConfig,
+                  on_done: Callable[[QuestionState], None]) -> None:
+    """Sample every question's chains in one engine call; ``on_done`` gets each question once it is settled.
+
+    Adaptive: each question starts with ``first_round`` chains; whenever they have all ended and the
+    question is not decided, the engine is asked for the fewest chains that could decide it.
+    """
+    def more(i: int, completions: list[Completion]) -> int:
+        s = states[i]
+        s.samples = _samples(s, completions)
+        if not cfg.adaptive or voting.is_decided(s.votes, cfg.votes, len(s.samples), confidence=cfg.confidence):
+            return 0
+        return voting.next_round_size(s.votes, cfg.votes, len(s.samples), first_round=cfg.first_round)
+
+    first = min(cfg.first_round, cfg.votes) if cfg.adaptive else cfg.votes
+    sampling = SamplingParams(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
+                              top_k=cfg.top_k, seed=cfg.seed, stop_regex=prompts.ANSWER_STOP_REGEX)
+    engine.generate([prompts.render_prompt(tokenizer, s.problem, s.question) for s in states], first, sampling,
+                    more=more, on_done=lambda i, _: on_done(states[i]))
 
 
 def score_options(states: list[QuestionState], engine: Engine, tokenizer) -> list[list[float]]:
@@ -159,30 +155,30 @@ def score_options(states: list[QuestionState], engine: Engine, tokenizer) -> lis
     )
 
 
-def answer_chunk(problems: list[data.Problem], engine: Engine, tokenizer, cfg: PredictConfig) -> list[dict]:
-    """Details records for every question of ``problems``."""
-    states = [QuestionState(p, i) for p in problems for i in range(len(p.questions))]
-    if cfg.method == "cot":
-        sample_rounds(states, engine, tokenizer, cfg)
-    results = [voting.vote(s.samples) for s in states]
-    # No constant fallback: a question whose chains all failed to answer is decided by option likelihood.
-    need_scores = [i for i, r in enumerate(results) if r.answer is None]
-    scores = dict(zip(need_scores, score_options([states[i] for i in need_scores], engine, tokenizer),
-                      strict=True)) if need_scores else {}
+def details_rows(states: list[QuestionState], method: str, scores: dict[int, list[float]]) -> list[dict]:
+    """One details record per question; ``scores[i]`` (option log-probs) decides where no chain answered."""
     rows = []
-    for i, (s, result) in enumerate(zip(states, results, strict=True)):
+    for i, s in enumerate(states):
+        result = voting.vote(s.samples)
         probs = voting.normalise_scores(scores[i]) if i in scores else None
         rows.append({
             "id": s.problem.id,
             "question_index": s.index,
-            "method": cfg.method,
+            "method": method,
             "samples": [asdict(x) for x in s.samples],
             "votes": result.votes,
             "answer": result.answer or voting.pick_by_scores(scores[i]),
-            "fallback": cfg.method == "cot" and result.answer is None,
+            "fallback": method == "cot" and result.answer is None,
             "option_probs": dict(zip(s.question.letters, probs, strict=True)) if probs else None,
         })
     return rows
+
+
+def answer_with_scores(states: list[QuestionState], engine: Engine, tokenizer, method: str) -> list[dict]:
+    """Details for ``states``, scoring options where no chain gave an answer (all of them for direct)."""
+    need = [i for i, s in enumerate(states) if voting.vote(s.samples).answer is None]
+    scores = dict(zip(need, score_options([states[i] for i in need], engine, tokenizer), strict=True)) if need else {}
+    return details_rows(states, method, scores)
 
 
 def predict(
@@ -194,12 +190,13 @@ def predict(
     *,
     run_info: dict | None = None,
     overwrite: bool = False,
-    on_chunk: Callable[[int, int], None] | None = None,
+    on_written: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Answer ``problems``, appending details as it goes; write the submission at ``out`` at the end.
 
-    Problems already in the details file are skipped, so a killed run resumes where it stopped.
-    ``on_chunk(questions, tokens)`` is called after each chunk is written (for progress bars).
+    Details of a problem are appended (and flushed) as soon as all its questions are settled, so a
+    killed run loses only the problems in flight; problems already in the details file are skipped.
+    ``on_written(questions, tokens)`` is called after each write (for progress bars).
     """
     out = Path(out)
     details_file = data.details_path(out)
@@ -209,15 +206,43 @@ def predict(
     started, tokens = time.perf_counter(), 0
     details_file.parent.mkdir(parents=True, exist_ok=True)
     with open(details_file, "a", encoding="utf-8") as f:
-        for chunk in _chunks(todo, cfg.chunk_questions):
-            rows = [r for r in answer_chunk(chunk, engine, tokenizer, cfg) if (r["id"], r["question_index"]) not in done]
+
+        def write(rows: list[dict]) -> None:
+            nonlocal tokens
+            rows = [r for r in rows if (r["id"], r["question_index"]) not in done]
             f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
             f.flush()
             os.fsync(f.fileno())
-            chunk_tokens = sum(s["tokens"] for r in rows for s in r["samples"])
-            tokens += chunk_tokens
-            if on_chunk:
-                on_chunk(len(rows), chunk_tokens)
+            written = sum(s["tokens"] for r in rows for s in r["samples"])
+            tokens += written
+            if on_written:
+                on_written(len(rows), written)
+
+        if cfg.method == "direct":
+            for chunk in _chunks(todo, cfg.chunk_questions):
+                write(answer_with_scores([QuestionState(p, i) for p in chunk for i in range(len(p.questions))],
+                                         engine, tokenizer, "direct"))
+        else:
+            states = [QuestionState(p, i) for p in todo for i in range(len(p.questions))]
+            of_problem = {p.id: [s for s in states if s.problem is p] for p in todo}
+            left = {p.id: len(p.questions) for p in todo}
+            unanswered: list[data.Problem] = []
+
+            def settled(s: QuestionState) -> None:
+                left[s.problem.id] -= 1
+                if left[s.problem.id]:
+                    return
+                group = of_problem[s.problem.id]
+                if any(voting.vote(x.samples).answer is None for x in group):
+                    unanswered.append(s.problem)  # scored below, in batches, once the sampling is over
+                else:
+                    write(details_rows(group, "cot", {}))
+
+            if states:
+                sample_chains(states, engine, tokenizer, cfg, settled)
+            for chunk in _chunks(unanswered, cfg.chunk_questions):
+                write(answer_with_scores([s for p in chunk for s in of_problem[p.id]], engine, tokenizer, "cot"))
+
     elapsed = time.perf_counter() - started
     rows = read_details(details_file)
     answers = {(r["id"], r["question_index"]): r["answer"] for r in rows}
@@ -235,3 +260,4 @@ def predict(
         "submission": str(out),
         "details": str(details_file),
     }
+

@@ -5,6 +5,7 @@ Engines never parse answers or vote: that is :mod:`logictune.voting`'s job.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -35,8 +36,15 @@ class Completion:
 
 
 class Engine(Protocol):
-    def generate(self, prompts: list[str], n: int, sampling: SamplingParams) -> list[list[Completion]]:
-        """``n`` completions for each prompt, in prompt order."""
+    def generate(self, prompts: list[str], n: int, sampling: SamplingParams, *,
+                 more: Callable[[int, list[Completion]], int] | None = None,
+                 on_done: Callable[[int, list[Completion]], None] | None = None) -> list[list[Completion]]:
+        """``n`` completions for each prompt, in prompt order.
+
+        When all chains of prompt ``i`` have ended, ``more(i, completions)`` may ask for that many more
+        (adaptive voting); a prompt that needs no more is reported through ``on_done(i, completions)``
+        as soon as it is finished, so callers can write results while the rest is still running.
+        """
         ...
 
     def score_next_token(self, prompts: list[str], candidates: list[list[str]]) -> list[list[float]]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -25,6 +26,9 @@ from . import Completion, SamplingParams
 # much as a few decode steps, so doing it for every finished row would cost more than it saves.
 _COMPACT_SHARE = 0.25
 _TAIL_TOKENS = 24  # the stop regex looks at the decoded tail only
+
+MoreFn = Callable[[int, list[Completion]], int]
+DoneFn = Callable[[int, list[Completion]], None]
 
 
 class HFEngine:
@@ -46,31 +50,45 @@ class HFEngine:
 
     # ------------------------------------------------------------ generate
 
-    def generate(self, prompts: list[str], n: int, sampling: SamplingParams) -> list[list[Completion]]:
-        """``n`` chains per prompt from one pool of rows that is refilled as chains finish.
+    def generate(self, prompts: list[str], n: int, sampling: SamplingParams, *,
+                 more: MoreFn | None = None, on_done: DoneFn | None = None) -> list[list[Completion]]:
+        """``n`` chains per prompt (plus what ``more`` asks for) from one pool of rows refilled as chains end.
 
         A chain that runs to ``max_new_tokens`` holds one row, not a whole batch: finished rows leave
-        the pool and prompts waiting in the queue take their place (continuous batching).
+        the pool and waiting chains take their place (continuous batching). When every chain of a prompt
+        has ended, ``more(i, completions)`` may ask for further chains (adaptive voting: they start from
+        the cached prompt, ahead of the queue); otherwise ``on_done(i, completions)`` reports the prompt.
         """
         if n < 1:
             raise ValueError("n must be >= 1")
         sp = sampling
-        queue = sorted(range(len(prompts)), key=lambda i: len(self._ids(prompts[i])))
-        results: list[list[Completion | None]] = [[None] * n for _ in prompts]
+        ids = [self._ids(p) for p in prompts]
+        # Lexicographic token order puts the questions of one problem side by side: admitted together,
+        # they share the problem's prefill.
+        queue: deque[tuple[int, int]] = deque((i, n) for i in sorted(range(len(prompts)), key=lambda i: ids[i]))
+        results: list[list[Completion]] = [[] for _ in prompts]
+        open_chains = [n] * len(prompts)
         generator = torch.Generator(device="cpu").manual_seed(sp.seed)
         stop = re.compile(sp.stop_regex) if sp.stop_regex else None
         eos = torch.tensor(sorted(self.eos_ids))
         pool = _Pool(self._cache_kw)
-        # Admit new prompts only once enough rows are free: each admission copies the pool's KV cache.
-        admit_at = max(n, self.batch_size // 4)
+        # Admit only once enough rows are free: each admission copies the pool's KV cache.
+        admit_at = max(1, self.batch_size // 4)
 
         with torch.inference_mode():
             while queue or pool.rows:
                 free = self.batch_size - len(pool.rows)
                 if queue and (free >= admit_at or not pool.rows):
-                    take, queue = queue[: max(1, free // n)], queue[max(1, free // n):]
-                    kv, last = self._prefill([prompts[i] for i in take])
-                    pool.admit(kv, last, [(i, k) for i in take for k in range(n)], n)
+                    take: list[tuple[int, int]] = []
+                    while queue and free > 0:
+                        i, k = queue.popleft()
+                        if k > free:  # split: the rest waits at the front
+                            queue.appendleft((i, k - free))
+                            k = free
+                        take.append((i, k))
+                        free -= k
+                    kv, last = self._prefill([prompts[i] for i, _ in take])
+                    pool.admit(kv, last, take)
                 next_tok, tok_logprob = _sample(pool.logits, sp, generator)
                 is_eos = torch.isin(next_tok, eos).tolist()
                 for row, tok, lp, ended in zip(pool.rows, next_tok.tolist(), tok_logprob.tolist(), is_eos,
@@ -86,18 +104,30 @@ class HFEngine:
                             row.finish = "stop"
                         elif len(row.tokens) >= sp.max_new_tokens:
                             row.finish = "length"
-                    if row.finish:
-                        text = self.tokenizer.decode(row.tokens, skip_special_tokens=True)
-                        results[row.prompt][row.sample] = Completion(text, row.tokens, row.logprob, row.finish)
-                        if self.progress:
-                            self.progress(0, len(row.tokens))
+                    if not row.finish:
+                        continue
+                    i = row.prompt
+                    text = self.tokenizer.decode(row.tokens, skip_special_tokens=True)
+                    results[i].append(Completion(text, row.tokens, row.logprob, row.finish))
+                    open_chains[i] -= 1
+                    if self.progress:
+                        self.progress(0, len(row.tokens))
+                    if open_chains[i] == 0:
+                        extra = more(i, results[i]) if more else 0
+                        if extra > 0:
+                            open_chains[i] = extra
+                            queue.appendleft((i, extra))
+                        else:
+                            self._prompt_cache.pop(prompts[i], None)  # no more chains will start from it
+                            if on_done:
+                                on_done(i, results[i])
                 n_done = sum(1 for r in pool.rows if r.finish)
                 if n_done and (n_done == len(pool.rows) or n_done >= _COMPACT_SHARE * len(pool.rows)
                                or (queue and self.batch_size - len(pool.rows) + n_done >= admit_at)):
                     next_tok = pool.retire(next_tok)
                 if pool.rows:
                     pool.step(self.model, next_tok.to(self.device))
-        return results  # type: ignore[return-value]
+        return results
 
     def _ids(self, prompt: str) -> list[int]:
         return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
@@ -201,7 +231,6 @@ class HFEngine:
 @dataclass
 class _Row:
     prompt: int
-    sample: int
     position: int  # position id of the next token
     tokens: list[int] = field(default_factory=list)
     logprob: float = 0.0
@@ -219,22 +248,23 @@ class _Pool:
         self.logits: torch.Tensor | None = None
 
     def admit(self, kv: list[list[tuple[torch.Tensor, torch.Tensor]]], last: torch.Tensor,
-              rows: list[tuple[int, int]], n: int) -> None:
-        """Add ``n`` rows per prompt, each starting from that prompt's prefilled cache."""
+              take: list[tuple[int, int]]) -> None:
+        """Add ``k`` rows for each ``(prompt, k)`` in ``take``, each starting from that prompt's prefill."""
+        counts = torch.tensor([k for _, k in take])
         lengths = [item[0][0].shape[-2] for item in kv]
         width = max([*lengths, self.attention.shape[1] if self.rows else 0])
-        n_layers = len(kv[0])
         new_kv = []
-        for layer in range(n_layers):
-            keys = torch.cat([_pad_left(item[layer][0], width) for item in kv]).repeat_interleave(n, 0)
-            values = torch.cat([_pad_left(item[layer][1], width) for item in kv]).repeat_interleave(n, 0)
-            new_kv.append((keys, values))
+        for layer in range(len(kv[0])):
+            keys = torch.cat([_pad_left(item[layer][0], width) for item in kv])
+            values = torch.cat([_pad_left(item[layer][1], width) for item in kv])
+            new_kv.append((keys.repeat_interleave(counts.to(keys.device), 0),
+                           values.repeat_interleave(counts.to(values.device), 0)))
         device = new_kv[0][0].device
         attention = torch.zeros((len(kv), width), dtype=torch.long, device=device)
         for j, length in enumerate(lengths):
             attention[j, width - length:] = 1
-        attention = attention.repeat_interleave(n, 0)
-        logits = last.repeat_interleave(n, 0)
+        attention = attention.repeat_interleave(counts.to(device), 0)
+        logits = last.repeat_interleave(counts.to(last.device), 0)
         if self.rows:
             for layer, (keys, values) in zip(self.cache.layers, new_kv, strict=True):
                 layer.keys = torch.cat([_pad_left(layer.keys, width), keys])
@@ -244,7 +274,7 @@ class _Pool:
         else:
             self.cache = _cache_from(new_kv)
             self.attention, self.logits = attention, logits
-        self.rows += [_Row(p, k, lengths[j // n]) for j, (p, k) in enumerate(rows)]
+        self.rows += [_Row(i, length) for (i, k), length in zip(take, lengths, strict=True) for _ in range(k)]
 
     def retire(self, next_tok: torch.Tensor) -> torch.Tensor:
         """Drop finished rows and the leading columns no remaining row attends to."""
