@@ -47,6 +47,7 @@ class HFEngine:
         self.prompt_cache_size = prompt_cache_size
         self.min_shared_prefix = min_shared_prefix
         self._prompt_cache: OrderedDict[str, tuple[list, torch.Tensor]] = OrderedDict()
+        self._base_cache: OrderedDict[tuple[int, ...], list] = OrderedDict()  # see _base_prefix
 
     # ------------------------------------------------------------ generate
 
@@ -143,16 +144,19 @@ class HFEngine:
         missing = [p for p in dict.fromkeys(prompts) if p not in found]
         if missing:
             ids = [self._ids(p) for p in missing]
+            # Three levels: the instruction every prompt starts with (kept across calls), then each
+            # problem's statement (shared by its questions), then each question.
+            base_len, base = self._base_prefix(ids)
             groups = _prefix_groups(ids, self.min_shared_prefix)
-            shared = [(members, cut) for members, cut in groups if cut]
-            prefix_kv = self._forward_prompts([ids[m[0]][:cut] for m, cut in shared], [None] * len(shared))[0]
+            shared = [(members, cut) for members, cut in groups if cut > base_len]
+            prefix_kv = self._forward_prompts([ids[m[0]][base_len:cut] for m, cut in shared], [base] * len(shared))[0]
             rows, past, suffixes = [], [], []
             for members, cut in groups:
-                kv_of_prefix = prefix_kv[shared.index((members, cut))] if cut else None
+                start, kv_before = (cut, prefix_kv[shared.index((members, cut))]) if cut > base_len else (base_len, base)
                 for i in members:
                     rows.append(i)
-                    past.append(kv_of_prefix)
-                    suffixes.append(ids[i][cut:])
+                    past.append(kv_before)
+                    suffixes.append(ids[i][start:])
             kv, last = self._forward_prompts(suffixes, past)
             for j, i in enumerate(rows):
                 found[missing[i]] = (kv[j], last[j])
@@ -163,6 +167,31 @@ class HFEngine:
             while len(self._prompt_cache) > self.prompt_cache_size:
                 self._prompt_cache.popitem(last=False)
         return [found[p][0] for p in prompts], torch.stack([found[p][1] for p in prompts])
+
+    def _base_prefix(self, ids: list[list[int]]) -> tuple[int, list | None]:
+        """The KV of a prefix all of ``ids`` share (the system prompt and instruction), cached across calls.
+
+        A batch drawn from one problem shares more than the instruction; a cached prefix that agrees
+        with it for ``min_shared_prefix`` tokens or more tells where the instruction ends.
+        """
+        common = min(len(x) for x in ids) - 1
+        for x in ids[1:]:
+            common = min(common, _common_prefix(ids[0], x))
+        if common < self.min_shared_prefix:
+            return 0, None
+        head = tuple(ids[0][:common])
+        for key in self._base_cache:
+            n = _common_prefix(list(key), list(head))
+            if n >= self.min_shared_prefix:
+                head = head[:n]
+                break
+        if head not in self._base_cache:
+            if len(ids) == 1:
+                return 0, None  # one prompt alone says nothing about where the shared part ends
+            self._base_cache[head] = self._forward_prompts([list(head)], [None])[0][0]
+            while len(self._base_cache) > 4:
+                self._base_cache.popitem(last=False)
+        return len(head), self._base_cache[head]
 
     def _forward_prompts(self, suffixes: list[list[int]], past: list[list | None]):
         """Prefill ``suffixes`` (each after its ``past`` KV, if any); return per-row unpadded KV and logits."""
