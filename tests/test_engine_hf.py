@@ -57,7 +57,7 @@ def test_greedy_matches_generate_with_refill_and_shared_prefixes(tiny, real_prom
     outs = engine.generate(real_prompts, n, SamplingParams(max_new_tokens=24, temperature=0))
     assert len(outs) == len(real_prompts)
     if batch_size > n:  # several prompts per admission: the instruction they share was computed once
-        assert engine._base_cache and all(len(k) >= engine.min_shared_prefix for k in engine._base_cache)
+        assert engine._base_keys and all(len(k) >= engine.min_shared_prefix for k in engine._base_keys)
     for out, ref in zip(outs, refs, strict=True):
         assert len(out) == n
         for completion in out:

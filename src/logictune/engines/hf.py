@@ -47,7 +47,10 @@ class HFEngine:
         self.prompt_cache_size = prompt_cache_size
         self.min_shared_prefix = min_shared_prefix
         self._prompt_cache: OrderedDict[str, tuple[list, torch.Tensor]] = OrderedDict()
-        self._base_cache: OrderedDict[tuple[int, ...], list] = OrderedDict()  # see _base_prefix
+        # KV of token prefixes: the instruction every prompt starts with, and recent problem statements.
+        self.prefix_cache_size = 16
+        self._prefix_cache: OrderedDict[tuple[int, ...], list] = OrderedDict()
+        self._base_keys: set[tuple[int, ...]] = set()
 
     # ------------------------------------------------------------ generate
 
@@ -146,13 +149,19 @@ class HFEngine:
             ids = [self._ids(p) for p in missing]
             # Three levels: the instruction every prompt starts with (kept across calls), then each
             # problem's statement (shared by its questions), then each question.
-            base_len, base = self._base_prefix(ids)
+            self._base_prefix(ids)
             groups = _prefix_groups(ids, self.min_shared_prefix)
-            shared = [(members, cut) for members, cut in groups if cut > base_len]
-            prefix_kv = self._forward_prompts([ids[m[0]][base_len:cut] for m, cut in shared], [base] * len(shared))[0]
+            # A problem's statement may be split over two admissions: its prefix KV is kept for the next.
+            heads = [tuple(ids[m[0]][:cut]) if cut else tuple(ids[m[0]][:-1]) for m, cut in groups]
+            todo = [h for h in dict.fromkeys(heads) if len(groups[heads.index(h)][0]) > 1 and h not in self._prefix_cache]
+            starts = [self._longest_cached(h) for h in todo]
+            made = self._forward_prompts([list(h[n:]) for h, (n, _) in zip(todo, starts, strict=True)],
+                                         [kv for _, kv in starts])[0]
+            for h, kv in zip(todo, made, strict=True):
+                self._remember_prefix(h, kv)
             rows, past, suffixes = [], [], []
-            for members, cut in groups:
-                start, kv_before = (cut, prefix_kv[shared.index((members, cut))]) if cut > base_len else (base_len, base)
+            for (members, _), head in zip(groups, heads, strict=True):
+                start, kv_before = self._longest_cached(head)
                 for i in members:
                     rows.append(i)
                     past.append(kv_before)
@@ -168,8 +177,8 @@ class HFEngine:
                 self._prompt_cache.popitem(last=False)
         return [found[p][0] for p in prompts], torch.stack([found[p][1] for p in prompts])
 
-    def _base_prefix(self, ids: list[list[int]]) -> tuple[int, list | None]:
-        """The KV of a prefix all of ``ids`` share (the system prompt and instruction), cached across calls.
+    def _base_prefix(self, ids: list[list[int]]) -> None:
+        """Cache the KV of the prefix all prompts share (the system prompt and instruction).
 
         A batch drawn from one problem shares more than the instruction; a cached prefix that agrees
         with it for ``min_shared_prefix`` tokens or more tells where the instruction ends.
@@ -177,26 +186,61 @@ class HFEngine:
         common = min(len(x) for x in ids) - 1
         for x in ids[1:]:
             common = min(common, _common_prefix(ids[0], x))
-        if common < self.min_shared_prefix:
-            return 0, None
+        if len(ids) < 2 or common < self.min_shared_prefix:
+            return
         head = tuple(ids[0][:common])
-        for key in self._base_cache:
+        for key in self._prefix_cache:
             n = _common_prefix(list(key), list(head))
             if n >= self.min_shared_prefix:
                 head = head[:n]
                 break
-        if head not in self._base_cache:
-            if len(ids) == 1:
-                return 0, None  # one prompt alone says nothing about where the shared part ends
-            self._base_cache[head] = self._forward_prompts([list(head)], [None])[0][0]
-            while len(self._base_cache) > 4:
-                self._base_cache.popitem(last=False)
-        return len(head), self._base_cache[head]
+        if head not in self._prefix_cache:
+            self._remember_prefix(head, self._forward_prompts([list(head)], [None])[0][0], base=True)
+
+    def _longest_cached(self, ids: tuple[int, ...]) -> tuple[int, list | None]:
+        """The longest cached prefix of ``ids`` (shorter than ``ids``): its length and KV."""
+        best: tuple[int, list | None] = (0, None)
+        for key, kv in self._prefix_cache.items():
+            if best[0] < len(key) < len(ids) + 1 and ids[: len(key)] == key:
+                best = (len(key), kv)
+        return best
+
+    def _remember_prefix(self, key: tuple[int, ...], kv: list, base: bool = False) -> None:
+        self._prefix_cache[key] = kv
+        if base:
+            self._base_keys.add(key)
+        # Problem prefixes come and go; the instruction prefixes stay.
+        while len(self._prefix_cache) > self.prefix_cache_size:
+            old = next((k for k in self._prefix_cache if k not in self._base_keys), next(iter(self._prefix_cache)))
+            del self._prefix_cache[old]
+            self._base_keys.discard(old)
 
     def _forward_prompts(self, suffixes: list[list[int]], past: list[list | None]):
-        """Prefill ``suffixes`` (each after its ``past`` KV, if any); return per-row unpadded KV and logits."""
+        """Prefill ``suffixes`` (each after its ``past`` KV, if any); return per-row unpadded KV and logits.
+
+        Rows are run in buckets of similar length: left padding is computed like any token, and
+        prefill is compute-bound, so a batch should not be padded by more than a fifth.
+        """
         if not suffixes:
             return [], None
+        order = sorted(range(len(suffixes)), key=lambda i: len(suffixes[i]))
+        buckets, current = [], []
+        for i in order:
+            width = len(suffixes[i])
+            if current and width * (len(current) + 1) > 1.25 * (sum(len(suffixes[j]) for j in current) + width):
+                buckets.append(current)
+                current = []
+            current.append(i)
+        buckets.append(current)
+        kv: list = [None] * len(suffixes)
+        last: list = [None] * len(suffixes)
+        for bucket in buckets:
+            bucket_kv, bucket_last = self._forward_batch([suffixes[i] for i in bucket], [past[i] for i in bucket])
+            for j, i in enumerate(bucket):
+                kv[i], last[i] = bucket_kv[j], bucket_last[j]
+        return kv, torch.stack(last)
+
+    def _forward_batch(self, suffixes: list[list[int]], past: list[list | None]):
         past_len = [p[0][0].shape[-2] if p else 0 for p in past]
         width_past = max(past_len)
         input_ids, attention = self._left_pad(suffixes)
