@@ -14,7 +14,7 @@ import re
 import statistics
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +83,22 @@ class DataError(ValueError):
 
 
 # ---------------------------------------------------------------- loading
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, object, str | None]]:
+    """``(line number, decoded object, error)`` for each non-blank line; UTF-8 with or without BOM, CRLF ok.
+
+    A line that is not valid JSON comes with ``None`` and a message saying why, so callers can report
+    every bad line, not only the first.
+    """
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line), None
+            except json.JSONDecodeError as e:
+                yield lineno, None, f"invalid JSON: {e.msg} at column {e.colno}"
 
 
 def _parse_question(raw: object, where: str) -> tuple[Question | None, list[tuple[str, str]]]:
@@ -154,25 +170,19 @@ def load_report(path: str | os.PathLike) -> LoadReport:
     problems: list[Problem] = []
     errors: list[BadRecord] = []
     seen: dict[str, int] = {}
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        for lineno, line in enumerate(f, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                errors.append(BadRecord(path, lineno, "<json>", f"invalid JSON: {e.msg} at column {e.colno}"))
-                continue
-            problem, errs = parse_problem(obj)
-            errors.extend(BadRecord(path, lineno, fld, msg) for fld, msg in errs)
-            if problem is None:
-                continue
-            if problem.id in seen:
-                errors.append(BadRecord(path, lineno, "id", f"duplicate id {problem.id!r} (first on line {seen[problem.id]})"))
-                continue
-            seen[problem.id] = lineno
-            problems.append(problem)
+    for lineno, obj, bad_json in iter_jsonl(path):
+        if bad_json:
+            errors.append(BadRecord(path, lineno, "<json>", bad_json))
+            continue
+        problem, errs = parse_problem(obj)
+        errors.extend(BadRecord(path, lineno, fld, msg) for fld, msg in errs)
+        if problem is None:
+            continue
+        if problem.id in seen:
+            errors.append(BadRecord(path, lineno, "id", f"duplicate id {problem.id!r} (first on line {seen[problem.id]})"))
+            continue
+        seen[problem.id] = lineno
+        problems.append(problem)
     return LoadReport(path, problems, errors)
 
 

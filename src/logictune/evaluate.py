@@ -6,7 +6,6 @@ Nothing here runs a model; it reads what ``logictune predict`` wrote.
 from __future__ import annotations
 
 import io
-import json
 import os
 import tempfile
 from collections import Counter
@@ -188,17 +187,12 @@ def metrics(pairs: Sequence[Pair], details: list[dict] | None = None) -> dict:
 def load_details(path: str | os.PathLike) -> list[dict]:
     """Read a details JSONL file; each line needs at least ``id`` and ``question_index``."""
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: invalid JSON: {e.msg}") from None
-            if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("question_index"), int):
-                raise ValueError(f"{path}:{lineno}: a details row needs 'id' and an integer 'question_index'")
-            rows.append(row)
+    for lineno, row, bad_json in data.iter_jsonl(path):
+        if bad_json:
+            raise ValueError(f"{path}:{lineno}: {bad_json}")
+        if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("question_index"), int):
+            raise ValueError(f"{path}:{lineno}: a details row needs 'id' and an integer 'question_index'")
+        rows.append(row)
     return rows
 
 

@@ -8,7 +8,6 @@ is pure: no model, no trainer; the tokenizer is only used to measure lengths.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import Counter
@@ -16,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import prompts
-from .data import Problem
+from .data import Problem, iter_jsonl
 
 # A rationale that already ends with its own answer line ("答案是：B", "答案是: B") — the line is dropped and
 # the letter checked, so the completion never says the answer twice.
@@ -87,35 +86,30 @@ def load_rationales(path: str | os.PathLike) -> list[Rationale]:
     """Read ``{"id", "question_index", "rationale", "answer"?, "source"?}`` lines; reports every bad line."""
     out: list[Rationale] = []
     errors: list[str] = []
-    with open(path, encoding="utf-8-sig") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                errors.append(f"{path}:{lineno}: invalid JSON: {e.msg}")
-                continue
-            if not isinstance(obj, dict):
-                errors.append(f"{path}:{lineno}: must be a JSON object")
-                continue
-            missing = [k for k in ("id", "question_index", "rationale") if k not in obj]
-            if missing:
-                errors.append(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
-                continue
-            qi = obj["question_index"]
-            if not isinstance(qi, int) or isinstance(qi, bool) or qi < 0:
-                errors.append(f"{path}:{lineno}: question_index must be a non-negative integer, got {qi!r}")
-                continue
-            if not isinstance(obj["rationale"], str):
-                errors.append(f"{path}:{lineno}: rationale must be a string")
-                continue
-            answer = obj.get("answer")
-            if answer is not None and (not isinstance(answer, str) or len(answer.strip()) != 1):
-                errors.append(f"{path}:{lineno}: answer must be a single letter, got {answer!r}")
-                continue
-            out.append(Rationale(str(obj["id"]), qi, obj["rationale"],
-                                 answer.strip().upper() if answer else None, obj.get("source")))
+    for lineno, obj, bad_json in iter_jsonl(path):
+        if bad_json:
+            errors.append(f"{path}:{lineno}: {bad_json}")
+            continue
+        if not isinstance(obj, dict):
+            errors.append(f"{path}:{lineno}: must be a JSON object")
+            continue
+        missing = [k for k in ("id", "question_index", "rationale") if k not in obj]
+        if missing:
+            errors.append(f"{path}:{lineno}: missing field(s) {', '.join(missing)}")
+            continue
+        qi = obj["question_index"]
+        if not isinstance(qi, int) or isinstance(qi, bool) or qi < 0:
+            errors.append(f"{path}:{lineno}: question_index must be a non-negative integer, got {qi!r}")
+            continue
+        if not isinstance(obj["rationale"], str):
+            errors.append(f"{path}:{lineno}: rationale must be a string")
+            continue
+        answer = obj.get("answer")
+        if answer is not None and (not isinstance(answer, str) or len(answer.strip()) != 1):
+            errors.append(f"{path}:{lineno}: answer must be a single letter, got {answer!r}")
+            continue
+        out.append(Rationale(str(obj["id"]), qi, obj["rationale"],
+                             answer.strip().upper() if answer else None, obj.get("source")))
     if errors:
         shown = "\n  ".join(errors[:20])
         more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
