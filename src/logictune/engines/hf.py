@@ -91,7 +91,13 @@ class HFEngine:
                             k = free
                         take.append((i, k))
                         free -= k
-                    kv, last = self._prefill([prompts[i] for i, _ in take])
+                    needed = [prompts[i] for i, _ in take]
+                    if any(p not in self._prompt_cache for p in needed):
+                        # Prefill the next prompts in the queue too: one bigger batch shares more
+                        # problem statements, and later admissions find their prompts ready.
+                        ahead = [prompts[i] for i, _ in list(queue)[: 2 * self.batch_size]]
+                        self._prefill(list(dict.fromkeys(needed + ahead)))
+                    kv, last = self._prefill(needed)
                     pool.admit(kv, last, take)
                 next_tok, tok_logprob = _sample(pool.logits, sp, generator)
                 is_eos = torch.isin(next_tok, eos).tolist()
