@@ -195,6 +195,12 @@ def predict_cmd(
         def on_written(questions: int, _tokens: int) -> None:
             counts["q"] += questions
             progress.advance(task, questions)
+            # Logs (CI, nohup) get no live bar: a line every half minute instead.
+            now = time.perf_counter()
+            if not console.is_terminal and now - counts.setdefault("said", start) >= 30:
+                counts["said"] = now
+                console.print(f"predict: {counts['q']}/{total} questions, {progress.tasks[0].fields['rate']}",
+                              highlight=False)
 
         eng = get_engine(engine, lm, tokenizer, batch_size=batch_size, progress=on_batch)
         try:
