@@ -1,8 +1,10 @@
-"""Answer every question of a dataset: sample reasoning chains in rounds, vote, write a submission.
+"""Answer every question of a dataset: sample reasoning chains, vote, write a submission.
 
-Top to bottom: settings -> resume state -> for each chunk of problems (cot: rounds of sampling until
-each question is decided; direct: one scoring pass) -> details appended and flushed per chunk ->
-the submission written atomically at the end. Rerunning the same command resumes where it stopped.
+Top to bottom: settings -> resume state -> cot: every question's chains in one engine call, more
+chains for a question until the vote is decided (adaptive), its problem's details appended and
+flushed as soon as all its questions settle; direct: option letters scored a chunk at a time ->
+questions no chain answered scored by option likelihood -> the submission written atomically at
+the end. Rerunning the same command resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -58,11 +60,7 @@ class QuestionState:
 
     @property
     def votes(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for s in self.samples:
-            if s.answer:
-                counts[s.answer] = counts.get(s.answer, 0) + 1
-        return counts
+        return voting.vote(self.samples).votes
 
 
 # ---------------------------------------------------------------- resume state
