@@ -4,10 +4,15 @@ Why not ``model.generate``: on this CPU it plateaus near 40 tok/s however many r
 because it sorts the whole 152k vocabulary for top-p every step, keeps finished rows in the batch to
 the end, and prefills every sampled chain's prompt separately. This loop
 
-- prefills each prompt once and copies its KV cache to the ``n`` chains that sample from it,
+- prefills each prompt once and copies its KV cache to the chains that sample from it; the
+  instruction all prompts start with is prefilled once per engine, and a problem's statement once
+  for all its questions (prefill is compute-bound on a CPU: this halves it on the competition data),
 - samples with top-k then top-p inside the top-k (same nucleus unless it is wider than k),
 - stops a chain as soon as its answer line is out (``SamplingParams.stop_regex``) or at EOS,
-- drops finished chains from the batch, so the tail of a batch costs what is still running.
+- keeps one pool of rows: finished chains leave, waiting ones (and the extra chains adaptive voting
+  asks for) take their place, so a chain that runs long holds one row, not a batch.
+
+Greedy output equals ``model.generate``'s token for token (tests/test_engine_hf.py).
 """
 
 from __future__ import annotations
