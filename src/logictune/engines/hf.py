@@ -71,7 +71,8 @@ class HFEngine:
         if n < 1:
             raise ValueError("n must be >= 1")
         sp = sampling
-        ids = [self._ids(p) for p in prompts]
+        token_ids = {p: self._ids(p) for p in prompts}  # tokenized once, for the queue order and the prefill
+        ids = [token_ids[p] for p in prompts]
         # Lexicographic token order puts the questions of one problem side by side: admitted together,
         # they share the problem's prefill.
         queue: deque[tuple[int, int]] = deque((i, n) for i in sorted(range(len(prompts)), key=lambda i: ids[i]))
@@ -101,8 +102,8 @@ class HFEngine:
                         # Prefill the next prompts in the queue too: one bigger batch shares more
                         # problem statements, and later admissions find their prompts ready.
                         ahead = [prompts[i] for i, _ in list(queue)[: 2 * self.batch_size]]
-                        self._prefill(list(dict.fromkeys(needed + ahead)))
-                    kv, last = self._prefill(needed)
+                        self._prefill(list(dict.fromkeys(needed + ahead)), token_ids=token_ids)
+                    kv, last = self._prefill(needed, token_ids=token_ids)
                     pool.admit(kv, last, take)
                 next_tok, tok_logprob = _sample(pool.logits, sp, generator)
                 is_eos = torch.isin(next_tok, eos).tolist()
@@ -147,7 +148,7 @@ class HFEngine:
     def _ids(self, prompt: str) -> list[int]:
         return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
 
-    def _prefill(self, prompts: list[str], *, keep: bool = True):
+    def _prefill(self, prompts: list[str], *, keep: bool = True, token_ids: dict[str, list[int]] | None = None):
         """Each prompt's KV cache (per layer, unpadded) and its last-position logits.
 
         Prompts seen before (the earlier rounds of adaptive voting) come from ``self._prompt_cache``;
@@ -157,7 +158,7 @@ class HFEngine:
         found = {p: self._prompt_cache[p] for p in prompts if p in self._prompt_cache}
         missing = [p for p in dict.fromkeys(prompts) if p not in found]
         if missing:
-            ids = [self._ids(p) for p in missing]
+            ids = [token_ids[p] if token_ids and p in token_ids else self._ids(p) for p in missing]
             # Three levels: the instruction every prompt starts with (kept across calls), then each
             # problem's statement (shared by its questions), then each question.
             self._base_prefix(ids)
@@ -283,11 +284,12 @@ class HFEngine:
 
     @torch.inference_mode()
     def score_next_token(self, prompts: list[str], candidates: list[list[str]]) -> list[list[float]]:
-        order = sorted(range(len(prompts)), key=lambda i: self._ids(prompts[i]))  # neighbours share prefixes
+        token_ids = {p: self._ids(p) for p in prompts}
+        order = sorted(range(len(prompts)), key=lambda i: token_ids[prompts[i]])  # neighbours share prefixes
         scores: list[list[float]] = [[] for _ in prompts]
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            _, last = self._prefill([prompts[i] for i in idx], keep=False)
+            _, last = self._prefill([prompts[i] for i in idx], keep=False, token_ids=token_ids)
             logprobs = torch.log_softmax(last, dim=-1).cpu()
             for j, i in enumerate(idx):
                 scores[i] = logprobs[j, [self._first_token(c) for c in candidates[i]]].tolist()
