@@ -94,6 +94,23 @@ def data_split(
                       f"{sum(len(p.questions) for p in part)} questions", highlight=False, soft_wrap=True)
 
 
+@data_app.command("families")
+def data_families(
+    file: Path,
+    out: Path | None = typer.Option(None, help="Also write one {\"id\", \"family\"} line per problem here."),
+    lenient: bool = typer.Option(False, help="Skip bad records instead of failing."),
+):
+    """Tag every problem of FILE with its puzzle family and count problems and questions per family."""
+    from . import data
+    from .synth import census
+
+    result = census.census(_load_valid(file, lenient).problems)
+    console.print(census.census_table(result, title=str(file)))
+    if out is not None:
+        data.write_jsonl(out, result["tags"])
+        console.print(f"families: {out}", highlight=False, soft_wrap=True)
+
+
 # ---------------------------------------------------------------- evaluate
 
 
