@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import math
 import random
+import re
 
 import pytest
 
+from logictune import prompts
 from logictune.voting import (
     Sample,
     Vote,
@@ -72,6 +74,20 @@ EXTRACT_CASES = [
     (CHAIN + "E", 4, None),  # lone letter out of range
     (CHAIN + "B\n以上是分析。", 4, None),  # a lone letter that is not the last line
     ("", 4, None),
+    # A hypothesis being refuted is not a claim: the earlier answer stands.
+    ("答案是 A。…如果答案是B，那么矛盾", 4, "A"),
+    (CHAIN + "假设答案是：C\n则乙说真话，矛盾。\n答案是：D", 4, "D"),
+    (CHAIN + "若答案为B，与条件1矛盾。", 4, None),
+    (CHAIN + "因为如果选A会矛盾，所以答案是B", 4, "B"),  # the conclusion follows the hypothesis
+    # "答：B" answers; so does a sentence that opens with "选", but not a negated or conditional one.
+    ("答：B", 4, "B"),
+    (CHAIN + "答: C", 4, "C"),
+    ("选C", 4, "C"),
+    (CHAIN + "选D。", 4, "D"),
+    (CHAIN + "我选B", 4, "B"),
+    (CHAIN + "不能选C，因为丙在广州。", 4, None),
+    (CHAIN + "如果选C，则矛盾。", 4, None),
+    ("选择题 1：谁说了真话？", 4, None),
 ]
 
 
@@ -80,9 +96,56 @@ def test_extract_answer(text, n_options, expected):
     assert extract_answer(text, n_options) == expected
 
 
-def test_extract_answer_table_is_large_and_varied():
-    assert len(EXTRACT_CASES) >= 30
-    assert {e for *_, e in EXTRACT_CASES} >= {"A", "B", "C", "D", "E", None}
+# ---------------------------------------------------------------- stopping agrees with extraction
+
+# (chain as the model writes it, options, the letter generation stops on (None: runs to the end))
+STOP_CASES = [
+    (CHAIN + "答案是：B\n解释：乙在上海。", 4, "B"),
+    (CHAIN + "答案是：A\n答案是：C\n", 4, "A"),  # stops at the first complete answer line
+    (CHAIN + "答案是：A或B\n再排除A。\n答案是：B\n多余的话", 4, "B"),  # a hedge does not stop
+    (CHAIN + "答案是：AB\n答案是：C。", 4, "C"),
+    (CHAIN + "答案是：E\n答案是：D\n", 4, "D"),  # E is no option here: no stop on it
+    (CHAIN + "答案是：E\n", 5, "E"),
+    (CHAIN + "答案是：Apple\n", 4, None),
+    (CHAIN + "答案是：**C**\n", 4, "C"),
+    (CHAIN + "答案：（D）。后面", 4, "D"),
+    (CHAIN + "答案是：B. 丙在广州", 4, "B"),
+    (CHAIN + "如果答案是：B\n则矛盾。\n答案是：A\n", 4, "A"),  # a hypothesis does not stop
+    (CHAIN + "答案是：A 或 B\n", 4, None),
+    (CHAIN + "答案是：C", 4, None),  # ends without a line end: EOS ends it, not the stop
+]
+
+
+def streamed_stop(text: str, n_options: int) -> str | None:
+    """Feed ``text`` piece by piece like a decoder; return the text kept when the stop regex first matches."""
+    stop = re.compile(prompts.answer_stop_regex(n_options))
+    for end in range(1, len(text) + 1):
+        if stop.search(text[:end]):
+            return text[:end]
+    return None
+
+
+@pytest.mark.parametrize("text,n_options,stop_letter", STOP_CASES)
+def test_stopping_and_extraction_agree(text, n_options, stop_letter):
+    kept = streamed_stop(text, n_options)
+    if stop_letter is None:
+        assert kept is None
+        return
+    assert kept is not None
+    # What generation keeps is read as the letter the stop fired on: the two never disagree.
+    assert extract_answer(kept, n_options) == stop_letter
+    # And the stop came one character after the letter, never on the letter itself.
+    assert kept.rstrip("\n。.* ）)").endswith(stop_letter)
+
+
+def test_stop_strings_are_stops_of_the_regex():
+    for n in (2, 4, 5):
+        regex = re.compile(prompts.answer_stop_regex(n))
+        for s in prompts.answer_stop_strings(n):
+            text = CHAIN + s
+            assert regex.search(text) and streamed_stop(text, n) == text
+            assert extract_answer(text, n) == s.rstrip("\n。")[-1]
+        assert not any(s.rstrip("\n。")[-1] > "ABCDE"[n - 1] for s in prompts.answer_stop_strings(n))
 
 
 def test_extract_answer_rejects_bad_option_count():

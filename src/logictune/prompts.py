@@ -7,11 +7,28 @@ for the answering model goes through :func:`build_messages` / :func:`render_prom
 from __future__ import annotations
 
 from .data import LETTERS, Problem, Question
+from .voting import CONDITIONALS
 
 SYSTEM_PROMPT = "你是一个逻辑推理专家，擅长解决逻辑推理问题。"
 ANSWER_PREFIX = "答案是："
-# Generation stops as soon as the answer line is out: what follows it cannot change the answer.
-ANSWER_STOP_REGEX = r"答案\s*[是为]?\s*\**\s*[:：]\s*\**\s*[（(【\[]?\s*[A-Z](?![A-Za-z])"
+# Generation stops once the answer line is out. The letter must be followed by what ends the line
+# (newline, "。" or "."), so the stop is decided one token after the letter: a hedge ("A或B") or a word
+# ("Apple") is seen before stopping. A hypothetical ("如果答案是：B") never stops, as extraction skips it.
+ANSWER_STOP_REGEX = ("".join(f"(?<!{w})" for w in CONDITIONALS)
+                     + r"答案\s*[是为]?\s*\**\s*[:：]\s*\**\s*[（(【\[]?\s*[{letters}][ \t]*[）)】\]]?[ \t]*\**[ \t]*"
+                     r"(?:\n|[。.])")
+# The same stop as plain strings, for engines without regex stops (vLLM, OpenAI-compatible servers).
+_STOP_MARKERS = ("答案是：", "答案是:", "答案：", "答案为：")
+
+
+def answer_stop_regex(n_options: int) -> str:
+    """The stop regex for a question with ``n_options`` options: a letter outside them never stops."""
+    return ANSWER_STOP_REGEX.format(letters=LETTERS[:n_options])
+
+
+def answer_stop_strings(n_options: int) -> list[str]:
+    return [f"{m}{x}{end}" for m in _STOP_MARKERS for x in LETTERS[:n_options] for end in ("\n", "。")]
+
 
 # The competition baseline's instruction (closed-world assumption included: the problems rely on it).
 INSTRUCTION = (

@@ -35,14 +35,21 @@ class Sample:
 
 # ---------------------------------------------------------------- reading the answer
 
+# Words that make the answer marker right after them a hypothesis ("如果答案是B，那么矛盾"), not a claim.
+# The stop regex (prompts.ANSWER_STOP_REGEX) skips the same ones, so stopping and extraction agree.
+CONDITIONALS = ("如果", "假如", "假设", "假定", "若", "要是", "倘若")
+
 # Matched on NFKC-normalised text, so full-width "：", "（", "Ｂ" arrive here as ":", "(", "B".
 _MARKER = re.compile(
     r"最终答案(?:应该?|应当|就)?(?:是|为|选)?"
     r"|答案[\s*_]*(?:应该?|应当|就)?[\s*_]*(?:是|为|选|:)"
     r"|(?:故|应该?|因此|所以|综上所述|综上)[,\s]*选择?"
+    # "答：B" and a sentence that starts with "选": "选C。" (but not "不能选C" or "如果选C").
+    r"|(?:^|(?<=[\s*#>。!]))(?:解|回)?答[\s*_]*:"
+    r"|(?:^|(?<=[\s*#>。!]))(?:我|应)?选(?!择题)择?"
     r"|(?<![A-Za-z])answers?\s*(?:(?:is|are)(?![A-Za-z'’])|would\s+be|should\s+be|:)"
     r"|\\boxed\{",
-    re.IGNORECASE,
+    re.IGNORECASE | re.MULTILINE,
 )
 # Decoration between a marker and its letter (bold, brackets, quotes, "选项", LaTeX), then the letter run.
 _LETTER = re.compile(r"(?:\s|[:*_$\"'“‘「『【\[(]|\\boxed\{|\\text(?:bf)?\{|选项|(?i:option))*([A-Za-z]+)")
@@ -82,8 +89,9 @@ def _statement(rest: str, letters: str) -> str | None:
 def extract_answer(text: str, n_options: int, options: Sequence[str] | None = None) -> str | None:
     """The answer letter a completion commits to, or None.
 
-    Every answer marker ("答案是", "答案：", "答案为", "最终答案", "故选", "answer is", "Answer:", ``\\boxed{``)
-    is read, and the last one that states something decides:
+    Every answer marker ("答案是", "答案：", "答案为", "最终答案", "故选", "答：", a sentence opening with "选",
+    "answer is", "Answer:", ``\\boxed{``) is read, except right after a conditional ("如果答案是B，那么矛盾"
+    is a hypothesis being refuted), and the last one that states something decides:
 
     * a letter within A..LETTERS[n_options-1] wins;
     * several letters ("A或B", "AB", "A、C") make the answer None: the model's last word hedged, and
@@ -99,7 +107,8 @@ def extract_answer(text: str, n_options: int, options: Sequence[str] | None = No
         raise ValueError(f"n_options must be within 1..{len(LETTERS)}, got {n_options}")
     letters = LETTERS[:n_options]
     text = unicodedata.normalize("NFKC", text)
-    stated = [s for m in _MARKER.finditer(text) if (s := _statement(text[m.end():], letters)) is not None]
+    stated = [s for m in _MARKER.finditer(text)
+              if not text[: m.start()].endswith(CONDITIONALS) and (s := _statement(text[m.end():], letters)) is not None]
     if stated:
         return None if stated[-1] == _AMBIGUOUS else stated[-1]
     lines = [line for line in text.splitlines() if line.strip()]
