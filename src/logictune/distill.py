@@ -1,0 +1,379 @@
+"""Rationales for training: from a teacher shown the answer, or from the model itself (STaR).
+
+Teacher: every question with a key is put to the teacher with :func:`prompts.build_teacher_messages`
+(problem, question, options and the answer), ``samples`` chains each. A chain is kept only when the
+answer read from it (:func:`voting.extract_answer`) is the key; a rejected one is asked again under a new
+sample index, ``max_reasks`` times at most per question, after which the question is listed as failed.
+Served teachers (``engines/openai.py``) commit every reply to a SQLite cache before it is used, so a rerun
+or a resume never pays twice; a local teacher is our own engine.
+
+Self (STaR, Zelikman et al. 2022): predict's chains and adaptive rounds, *without* the key; chains whose
+answer matches the key are kept (``source: "self"``). With ``rationalize``, a question still unsolved gets
+one hinted attempt (the teacher prompt, key shown): kept as ``source: "rationalized"`` when it reaches it.
+
+Output: ``{"id", "question_index", "rationale", "answer", "source"}`` lines (what ``sft_data`` reads), the
+rationale without its answer line. Questions are appended as they settle, teacher ones in input order, each
+question's lines in one flushed write; failed questions go to ``OUT.failed.jsonl``. Rerunning the same
+command resumes: the last question written is redone (it may have been cut short), the rest are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import data, predict, prompts, sft_data, voting
+from .engines import Completion, Engine, SamplingParams
+
+
+@dataclass
+class DistillConfig:
+    samples: int = 1  # verified rationales wanted per question (self: the vote budget)
+    max_reasks: int = 2  # teacher: further chains per question after rejected ones
+    max_new_tokens: int = 1024
+    temperature: float = 0.7
+    top_p: float = 0.95
+    seed: int = 0
+    expected_completion_tokens: int = 300  # for the cost estimate: a short derivation
+    # self (STaR) only
+    adaptive: bool = True
+    rationalize: bool = False
+
+    def __post_init__(self):
+        if self.samples < 1:
+            raise ValueError("samples must be >= 1")
+        if self.max_reasks < 0:
+            raise ValueError("max_reasks must be >= 0")
+
+    def sampling(self) -> SamplingParams:
+        return SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
+                              seed=self.seed, stop_regex=prompts.ANSWER_STOP_REGEX)
+
+
+@dataclass
+class Summary:
+    questions: int = 0  # with a key, in the data
+    skipped_no_key: int = 0
+    resumed: int = 0  # settled by an earlier run
+    done: int = 0  # with at least one verified rationale
+    short: int = 0  # done, but with fewer than `samples`
+    rationales: int = 0  # lines written
+    rejected: int = 0  # chains whose answer was not the key (or that had no reasoning)
+    failed: list[dict] = field(default_factory=list)  # {"id", "question_index", "reason"}
+    by_source: dict[str, int] = field(default_factory=dict)
+    out: str = ""
+    failed_file: str = ""
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+# ---------------------------------------------------------------- chains -> rationales
+
+
+def clean_rationale(text: str) -> str:
+    """The chain without its final answer statement: the answer line is added back at training time."""
+    body, stated = sft_data.split_answer_line(text)
+    if stated is None:
+        starts = [m.start() for m in re.finditer(prompts.ANSWER_STOP_REGEX, text)]
+        body = text[: starts[-1]] if starts else text
+    return body.strip()
+
+
+def verified(question: data.Question, texts: Sequence[str]) -> tuple[list[str], int]:
+    """(distinct cleaned rationales that reach the key, number of chains rejected)."""
+    kept: list[str] = []
+    rejected = 0
+    for text in texts:
+        body = clean_rationale(text)
+        if not body or voting.extract_answer(text, len(question.options), question.options) != question.answer:
+            rejected += 1
+        elif body not in kept:
+            kept.append(body)
+    return kept, rejected
+
+
+# ---------------------------------------------------------------- output and resume
+
+
+def failed_path(out: str | os.PathLike) -> Path:
+    return Path(out).with_suffix(".failed.jsonl")
+
+
+def run_path(out: str | os.PathLike) -> Path:
+    return Path(out).with_suffix(".run.json")
+
+
+def default_cache_path(out: str | os.PathLike) -> Path:
+    return Path(out).with_suffix(".cache.sqlite")
+
+
+def _drop_last_group(path: Path, rows: list[dict]) -> list[dict]:
+    """Truncate the last question's lines away: a kill may have cut its write short, so it is redone."""
+    if not rows:
+        return rows
+    last = (rows[-1]["id"], rows[-1]["question_index"])
+    keep = len(rows)
+    while keep and (rows[keep - 1]["id"], rows[keep - 1]["question_index"]) == last:
+        keep -= 1
+    with open(path, "rb") as f:
+        lines = f.readlines()
+    with open(path, "r+b") as f:
+        f.truncate(sum(len(line) for line in lines[:keep]))
+    return rows[:keep]
+
+
+class Writer:
+    """Appends each settled question's lines in one flushed, fsynced write; in input order when ``ordered``.
+
+    Ordered: a question that settles early waits in memory for those before it, so the file is always
+    a prefix of the final output and a resumed run writes the same file as an uninterrupted one.
+    """
+
+    def __init__(self, out: str | os.PathLike, *, ordered: bool):
+        self.out, self.failed_file, self.ordered = Path(out), failed_path(out), ordered
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self._pending: dict[int, tuple[list[dict], dict | None]] = {}
+        self._next = 0
+
+    def resume(self) -> tuple[set[tuple[str, int]], int]:
+        """(questions settled by earlier runs, how many lines they wrote). Transient failures are redone."""
+        rows = _drop_last_group(self.out, predict.read_details(self.out))
+        done = {(r["id"], r["question_index"]) for r in rows}
+        failed = predict.read_details(self.failed_file)
+        done |= {(r["id"], r["question_index"]) for r in failed if r.get("reason") != "error"}
+        return done, len(rows)
+
+    def settle(self, pos: int, rows: list[dict], failure: dict | None) -> None:
+        if not self.ordered:
+            return self._write(rows, failure)
+        self._pending[pos] = (rows, failure)
+        while self._next in self._pending:
+            self._write(*self._pending.pop(self._next))
+            self._next += 1
+        return None
+
+    def _write(self, rows: list[dict], failure: dict | None) -> None:
+        for path, lines in ((self.out, rows), (self.failed_file, [failure] if failure else [])):
+            if lines:
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines))
+                    f.flush()
+                    os.fsync(f.fileno())
+
+
+def check_run(out: str | os.PathLike, run_info: dict, overwrite: bool) -> None:
+    """Refuse to resume output made with other settings; ``overwrite`` starts over (the cache is kept)."""
+    path = run_path(out)
+    if overwrite:
+        for p in (Path(out), failed_path(out)):
+            p.unlink(missing_ok=True)
+    elif path.exists() and (Path(out).exists() or failed_path(out).exists()):
+        old = json.loads(path.read_text(encoding="utf-8"))
+        changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in run_info.items() if old.get(k) != v]
+        if changed:
+            raise ValueError(f"{out} was written with other settings ({'; '.join(changed)}); rerun with the same "
+                             "ones to resume, or pass --overwrite to start over (cached replies are kept)")
+    data.atomic_write_text(path, json.dumps(run_info, ensure_ascii=False, indent=2) + "\n")
+
+
+def keyed_questions(problems: Sequence[data.Problem]) -> tuple[list[tuple[data.Problem, int]], int]:
+    """(every (problem, question index) with a key, number without one)."""
+    tasks = [(p, i) for p in problems for i, q in enumerate(p.questions) if q.answer]
+    return tasks, sum(len(p.questions) for p in problems) - len(tasks)
+
+
+def _row(p: data.Problem, i: int, text: str, source: str) -> dict:
+    return {"id": p.id, "question_index": i, "rationale": text, "answer": p.questions[i].answer, "source": source}
+
+
+def _start(problems, out, cfg, run_info, overwrite, ordered) -> tuple[Summary, Writer, list]:
+    tasks, no_key = keyed_questions(problems)
+    check_run(out, {**run_info, **{k: getattr(cfg, k) for k in ("samples", "max_reasks", "max_new_tokens",
+                                                                   "temperature", "top_p", "seed", "adaptive",
+                                                                   "rationalize")}}, overwrite)
+    writer = Writer(out, ordered=ordered)
+    done, _ = writer.resume()
+    todo = [(p, i) for p, i in tasks if (p.id, i) not in done]
+    summary = Summary(questions=len(tasks), skipped_no_key=no_key, resumed=len(tasks) - len(todo), out=str(out),
+                      failed_file=str(failed_path(out)))
+    return summary, writer, todo
+
+
+def _settle(summary: Summary, writer: Writer, pos: int, p: data.Problem, i: int, kept: list[str], source: str,
+            reason: str | None, want: int, on_settled: Callable[[Summary], None] | None) -> None:
+    rows = [_row(p, i, text, source) for text in kept]
+    failure = None if rows else {"id": p.id, "question_index": i, "reason": reason or "rejected"}
+    if rows:
+        summary.done += 1
+        summary.short += len(rows) < want
+        summary.rationales += len(rows)
+        summary.by_source[source] = summary.by_source.get(source, 0) + len(rows)
+    else:
+        summary.failed.append(failure)
+    writer.settle(pos, rows, failure)
+    if on_settled:
+        on_settled(summary)
+
+
+# ---------------------------------------------------------------- teacher
+
+
+def parse_teacher(spec: str) -> tuple[str, str]:
+    """``openai:MODEL`` or ``local:SPEC`` -> (kind, name)."""
+    kind, sep, name = spec.partition(":")
+    if not sep or kind not in ("openai", "local") or not name:
+        raise ValueError(f"--teacher must be openai:MODEL or local:SPEC (a registry name, directory or .gguf), "
+                         f"got {spec!r}")
+    return kind, name
+
+
+def distill(problems: Sequence[data.Problem], engine: Engine, out: str | os.PathLike, cfg: DistillConfig, *,
+            source: str, tokenizer=None, run_info: dict | None = None, overwrite: bool = False,
+            on_settled: Callable[[Summary], None] | None = None) -> Summary:
+    """Teacher rationales for every keyed question of ``problems``, verified against the key.
+
+    ``engine`` takes chat messages (the openai engine) or, given ``tokenizer``, the prompt rendered with
+    its chat template (a local engine). ``source`` names the teacher in the output lines.
+    """
+    summary, writer, todo = _start(problems, out, cfg, run_info or {}, overwrite, ordered=True)
+    if not todo:
+        return summary
+    budget = cfg.samples + cfg.max_reasks
+
+    def prompt_for(p: data.Problem, i: int):
+        messages = prompts.build_teacher_messages(p, p.questions[i])
+        return prompts.render_messages(tokenizer, messages) if tokenizer is not None else messages
+
+    def more(k: int, chains: list[Completion]) -> int:
+        if any(c.finish_reason == "error" for c in chains):
+            return 0  # the endpoint gave up after its retries: ask again on the next run, not now
+        p, i = todo[k]
+        kept, _ = verified(p.questions[i], [c.text for c in chains])
+        return min(cfg.samples - len(kept), budget - len(chains)) if len(kept) < cfg.samples else 0
+
+    def on_done(k: int, chains: list[Completion]) -> None:
+        p, i = todo[k]
+        answered = [c.text for c in chains if c.finish_reason != "error"]
+        kept, rejected = verified(p.questions[i], answered)
+        summary.rejected += rejected
+        reason = "error" if len(answered) < len(chains) and not kept else "rejected"
+        _settle(summary, writer, k, p, i, kept, source, reason, cfg.samples, on_settled)
+
+    engine.generate([prompt_for(p, i) for p, i in todo], cfg.samples, cfg.sampling(), more=more, on_done=on_done)
+    return summary
+
+
+# ---------------------------------------------------------------- self (STaR)
+
+
+def distill_self(problems: Sequence[data.Problem], engine: Engine, tokenizer, out: str | os.PathLike,
+                 cfg: DistillConfig, *, run_info: dict | None = None, overwrite: bool = False,
+                 on_settled: Callable[[Summary], None] | None = None) -> Summary:
+    """STaR: the model answers without the key (predict's chains and adaptive rounds, ``samples`` votes at
+    most); chains reaching the key are kept. ``cfg.rationalize``: one hinted attempt for the rest."""
+    summary, writer, todo = _start(problems, out, cfg, run_info or {}, overwrite, ordered=False)
+    if not todo:
+        return summary
+    pcfg = predict.PredictConfig(votes=cfg.samples, adaptive=cfg.adaptive, max_new_tokens=cfg.max_new_tokens,
+                                 temperature=cfg.temperature, top_p=cfg.top_p, seed=cfg.seed)
+    states = [predict.QuestionState(p, i) for p, i in todo]
+    position = {id(s): k for k, s in enumerate(states)}
+    unsolved: list[int] = []
+
+    def settled(state: predict.QuestionState) -> None:
+        k = position[id(state)]
+        kept, rejected = verified(state.question, [s.text for s in state.samples])
+        summary.rejected += rejected
+        if not kept and cfg.rationalize:
+            unsolved.append(k)  # hinted below, once sampling is over
+            return
+        _settle(summary, writer, k, state.problem, state.index, kept, "self", "unsolved", 1, on_settled)
+
+    predict.sample_chains(states, engine, tokenizer, pcfg, settled)
+    if unsolved:
+        hinted = [prompts.render_messages(tokenizer, prompts.build_teacher_messages(states[k].problem,
+                                                                                    states[k].question))
+                  for k in unsolved]
+
+        def hinted_done(j: int, chains: list[Completion]) -> None:
+            s = states[unsolved[j]]
+            kept, rejected = verified(s.question, [c.text for c in chains])
+            summary.rejected += rejected
+            _settle(summary, writer, unsolved[j], s.problem, s.index, kept, "rationalized", "unsolved", 1,
+                    on_settled)
+
+        engine.generate(hinted, 1, cfg.sampling(), on_done=hinted_done)
+    return summary
+
+
+# ---------------------------------------------------------------- cost estimate
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_PER_MESSAGE = 4  # role markers of a chat template
+
+
+def approx_tokens(messages: list[dict]) -> int:
+    """Tokens of a chat prompt without a tokenizer: fitted on Qwen2's, which counts ~0.8 a Chinese
+    character and ~0.25 any other (within a few % on the training set's teacher prompts)."""
+    n = 0
+    for m in messages:
+        text = str(m["content"])
+        cjk = len(_CJK.findall(text))
+        n += round(0.8 * cjk + 0.25 * (len(text) - cjk)) + _PER_MESSAGE
+    return n
+
+
+@dataclass
+class Estimate:
+    questions: int
+    requests: int  # not in the cache: one per wanted rationale
+    cached: int
+    prompt_tokens: int
+    completion_tokens: int  # expected: requests x cfg.expected_completion_tokens
+    max_requests: int  # with every re-ask
+    max_completion_tokens: int  # every re-ask, every reply max_new_tokens long
+    cost: float | None = None
+    max_cost: float | None = None
+
+    def lines(self, currency: str = "") -> list[str]:
+        out = [f"{self.questions} questions -> {self.requests} requests to make ({self.cached} already cached; "
+               f"up to {self.max_requests} with re-asks)",
+               f"prompt tokens ~{self.prompt_tokens:,}; completion tokens ~{self.completion_tokens:,} expected, "
+               f"{self.max_completion_tokens:,} at most"]
+        if self.cost is not None:
+            out.append(f"estimated cost: {currency}{self.cost:,.2f} (at most {currency}{self.max_cost:,.2f})")
+        return out
+
+
+def estimate(problems: Sequence[data.Problem], cfg: DistillConfig, *, price_in: float | None = None,
+             price_out: float | None = None, is_cached: Callable[[list[dict], int], bool] | None = None) -> Estimate:
+    """What a teacher run will ask for and cost; prices are per million tokens. Cached replies are free."""
+    tasks, _ = keyed_questions(problems)
+    requests = cached = prompt_tokens = 0
+    for p, i in tasks:
+        messages = prompts.build_teacher_messages(p, p.questions[i])
+        for j in range(cfg.samples):
+            if is_cached and is_cached(messages, j):
+                cached += 1
+            else:
+                requests += 1
+                prompt_tokens += approx_tokens(messages)
+    per_request = prompt_tokens / requests if requests else 0
+    max_requests = requests + len(tasks) * cfg.max_reasks
+    est = Estimate(len(tasks), requests, cached, prompt_tokens, requests * cfg.expected_completion_tokens,
+                   max_requests, max_requests * cfg.max_new_tokens)
+    if price_in is not None and price_out is not None:
+        est.cost = (est.prompt_tokens * price_in + est.completion_tokens * price_out) / 1e6
+        est.max_cost = (max_requests * per_request * price_in + est.max_completion_tokens * price_out) / 1e6
+    return est
+
+
+def cost(prompt_tokens: int, completion_tokens: int, price_in: float | None, price_out: float | None) -> float | None:
+    if price_in is None or price_out is None:
+        return None
+    return (prompt_tokens * price_in + completion_tokens * price_out) / 1e6

@@ -1,0 +1,252 @@
+"""An engine over any OpenAI-compatible endpoint: vllm serve, DashScope, DeepSeek, the test server.
+
+A prompt given as text goes to ``/v1/completions`` as is: the exact rendered prompt (chat template
+included) that the model was trained on, which a ``vllm serve`` of our own model answers. A prompt given
+as a message list goes to ``/v1/chat/completions``, the only endpoint most hosted APIs have (distill's
+teacher prompts). Each chain is one request whose ``seed`` is ``sampling.seed + sample index``, so
+sample j of a prompt is the same question asked again, and the response cache can key on it.
+
+Client, retries, timeouts and errors come from :mod:`logictune.teachers`; requests in flight are capped
+at ``concurrency``. Every reply is committed to the cache (when one is given) before it is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import teachers
+from . import Completion, SamplingParams
+
+MoreFn = Callable[[int, list[Completion]], int]
+DoneFn = Callable[[int, list[Completion]], None]
+_MISSING_LOGPROB = -1e4  # a candidate letter not among the returned top tokens: very unlikely, still finite
+_TOP_LOGPROBS = 20
+
+
+@dataclass
+class EngineStats:
+    """What was asked and paid for, for progress bars and summaries."""
+
+    requests: int = 0  # replies received from the server: the paid ones
+    cached: int = 0  # replies taken from the cache: free
+    errors: int = 0  # requests given up after the client's retries
+    prompt_tokens: int = 0  # paid
+    completion_tokens: int = 0  # paid
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def requests_per_s(self) -> float:
+        elapsed = time.perf_counter() - self.started
+        return self.requests / elapsed if elapsed > 0 else 0.0
+
+
+class OpenAIEngine:
+    def __init__(self, model: str, tokenizer=None, *, base_url: str | None = None,
+                 api_key_env: str = teachers.DEFAULT_KEY_ENV, concurrency: int = 8, max_retries: int = 5,
+                 timeout: float = 60.0, cache: str | Path | teachers.ResponseCache | None = None,
+                 teacher: str | None = None, logprobs: bool | None = None, progress=None,
+                 on_reply: Callable[[EngineStats], None] | None = None, batch_size: int | None = None):
+        """``model``: the model name the server serves. ``tokenizer`` is unused (the server has its own).
+
+        ``cache``: a SQLite path or :class:`teachers.ResponseCache`; replies are keyed by ``teacher`` (default
+        ``openai:<base url>``), ``model``, the request's hash and the sample index. ``logprobs``: ask for
+        token log-probs (default: on for text prompts, off for chat, which not every API supports).
+        ``progress(prompts_done, tokens)`` as in the hf engine; ``on_reply(stats)`` after every reply.
+        ``batch_size`` is accepted for the common CLI and ignored: ``concurrency`` bounds the work in flight.
+        """
+        if not isinstance(model, str) or not model:
+            raise ValueError("the openai engine needs the served model's name as `model`")
+        self.model = model
+        self.cfg = teachers.ClientConfig(base_url=base_url, api_key_env=api_key_env, timeout=timeout,
+                                         max_retries=max_retries, concurrency=concurrency)
+        self.cache = teachers.ResponseCache(cache) if isinstance(cache, str | Path) else cache
+        self.teacher = teacher or f"openai:{self.cfg.resolved_base_url or 'default'}"
+        self.logprobs = logprobs
+        self.progress = progress
+        self.on_reply = on_reply
+        self.stats = EngineStats()
+
+    # ------------------------------------------------------------ requests
+
+    def request(self, prompt: str | list[dict], sampling: SamplingParams) -> dict:
+        """The request body for one chain, without its seed (the cache key hashes this)."""
+        body: dict = {"model": self.model, "max_tokens": sampling.max_new_tokens,
+                      "temperature": sampling.temperature, "top_p": sampling.top_p}
+        if isinstance(prompt, str):
+            body["prompt"] = prompt
+            if self.logprobs is not False:
+                body["logprobs"] = 1
+        else:
+            body["messages"] = prompt
+            if self.logprobs:
+                body["logprobs"] = True
+        return body
+
+    def is_cached(self, prompt: str | list[dict], sampling: SamplingParams, sample: int) -> bool:
+        """Whether chain ``sample`` of ``prompt`` is in the cache already (free to ask again)."""
+        if self.cache is None:
+            return False
+        phash = teachers.prompt_hash({**self.request(prompt, sampling), "seed": sampling.seed})
+        return self.cache.get(self.teacher, self.model, phash, sample) is not None
+
+    async def _create(self, client, body: dict):
+        if "messages" in body:
+            return await client.chat.completions.create(**body)
+        return await client.completions.create(**body)
+
+    async def _ask(self, client, sem: asyncio.Semaphore, body: dict, sample: int, base_seed: int,
+                   parse=None) -> teachers.CachedReply | None:
+        """Reply ``sample`` to ``body``: from the cache, else from the server, sent with seed
+        ``base_seed + sample`` and committed to the cache before it is returned.
+
+        None when the request still failed after the client's retries; setup errors raise TeacherError.
+        """
+        phash = teachers.prompt_hash({**body, "seed": base_seed})
+        if self.cache is not None:
+            hit = self.cache.get(self.teacher, self.model, phash, sample)
+            if hit is not None:
+                self.stats.cached += 1
+                return hit
+        async with sem:
+            try:
+                resp = await self._create(client, {**body, "seed": base_seed + sample})
+            except Exception as e:
+                fatal = teachers.explain(e, self.cfg, self.model)
+                if fatal is not None:
+                    raise fatal from None
+                if teachers.is_transient(e):
+                    self.stats.errors += 1
+                    return None
+                raise
+        reply = (parse or _parse)(resp)
+        if self.cache is not None:
+            self.cache.put(self.teacher, self.model, phash, sample, reply)
+        self.stats.requests += 1
+        self.stats.prompt_tokens += reply.prompt_tokens
+        self.stats.completion_tokens += reply.completion_tokens
+        if self.on_reply:
+            self.on_reply(self.stats)
+        return reply
+
+    # ------------------------------------------------------------ generate
+
+    def generate(self, prompts: list, n: int, sampling: SamplingParams, *,
+                 more: MoreFn | None = None, on_done: DoneFn | None = None) -> list[list[Completion]]:
+        """``n`` chains per prompt, one request each, at most ``concurrency`` in flight.
+
+        When a prompt's chains have all come back, ``more(i, completions)`` may ask for more (new sample
+        indices); then ``on_done(i, completions)``. Completions are in sample-index order. A request that
+        failed after every retry gives a completion with ``finish_reason="error"`` and no text.
+        """
+        if n < 1:
+            raise ValueError("n must be >= 1")
+        return _run(self._generate(prompts, n, sampling, more, on_done))
+
+    async def _generate(self, prompts, n, sampling, more, on_done) -> list[list[Completion]]:
+        client = teachers.make_client(self.cfg)
+        sem = asyncio.Semaphore(self.cfg.concurrency)
+        results: list[list[Completion]] = [[] for _ in prompts]
+
+        async def chain(body: dict, sample: int) -> Completion:
+            reply = await self._ask(client, sem, body, sample, sampling.seed)
+            if reply is None:
+                return Completion("", finish_reason="error", n_tokens=0)
+            if self.progress:
+                self.progress(0, reply.completion_tokens)
+            return Completion(reply.text, logprob=reply.logprob, finish_reason=reply.finish_reason,
+                              n_tokens=reply.completion_tokens)
+
+        async def run_prompt(i: int) -> None:
+            body, k = self.request(prompts[i], sampling), n
+            while k > 0:
+                start = len(results[i])
+                results[i].extend(await asyncio.gather(*(chain(body, j) for j in range(start, start + k))))
+                k = more(i, results[i]) if more else 0
+            if self.progress:
+                self.progress(1, 0)
+            if on_done:
+                on_done(i, results[i])
+
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for i in range(len(prompts)):
+                    tg.create_task(run_prompt(i))
+        except* teachers.TeacherError as group:
+            raise group.exceptions[0] from None
+        finally:
+            await client.close()
+        return results
+
+    # ------------------------------------------------------------ option scoring
+
+    def score_next_token(self, prompts: list[str], candidates: list[list[str]]) -> list[list[float]]:
+        """Each candidate's log-prob as the next token, from the top-20 log-probs of one greedy token.
+
+        Needs the completions endpoint (text prompts) with ``logprobs``, as vllm serves it. A candidate
+        outside the top 20 gets -1e4: far below the others, still finite for normalising.
+        """
+        if any(not isinstance(p, str) for p in prompts):
+            raise NotImplementedError("option scoring needs text prompts (the completions endpoint)")
+        return _run(self._score(prompts, candidates))
+
+    async def _score(self, prompts, candidates) -> list[list[float]]:
+        client = teachers.make_client(self.cfg)
+        sem = asyncio.Semaphore(self.cfg.concurrency)
+
+        async def one(prompt: str, cands: list[str]) -> list[float]:
+            body = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0,
+                    "logprobs": _TOP_LOGPROBS}
+            reply = await self._ask(client, sem, body, 0, 0, parse=_parse_top)
+            if reply is None:
+                raise RuntimeError(f"option scoring failed after {self.cfg.max_retries} retries")
+            top: dict[str, float] = json.loads(reply.text)
+            best: dict[str, float] = {}
+            for token, lp in top.items():
+                key = token.strip()
+                best[key] = max(lp, best.get(key, float("-inf")))
+            return [best.get(c.strip(), _MISSING_LOGPROB) for c in cands]
+
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tasks = [tg.create_task(one(p, c)) for p, c in zip(prompts, candidates, strict=True)]
+        except* teachers.TeacherError as group:
+            raise group.exceptions[0] from None
+        finally:
+            await client.close()
+        return [t.result() for t in tasks]
+
+
+def _run(coro):
+    """Run a coroutine from synchronous code (the engine protocol is synchronous)."""
+    return asyncio.run(coro)
+
+
+def _parse(resp) -> teachers.CachedReply:
+    choice = resp.choices[0]
+    usage = resp.usage
+    finish = "length" if choice.finish_reason == "length" else "eos"
+    prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
+    completion_tokens = getattr(usage, "completion_tokens", 0) or 0
+    if hasattr(choice, "message"):  # chat
+        text = choice.message.content or ""
+        content = getattr(choice.logprobs, "content", None) or []
+        logprob = sum(t.logprob for t in content)
+    else:
+        text = choice.text or ""
+        lp = choice.logprobs
+        logprob = sum(x for x in (getattr(lp, "token_logprobs", None) or []) if x is not None)
+    return teachers.CachedReply(text, finish, prompt_tokens, completion_tokens, float(logprob))
+
+
+def _parse_top(resp) -> teachers.CachedReply:
+    """The first token's top log-probs, as JSON text (what the cache stores)."""
+    top = resp.choices[0].logprobs.top_logprobs[0]
+    usage = resp.usage
+    return teachers.CachedReply(json.dumps(dict(top), ensure_ascii=False), "length",
+                                getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0,
+                                0.0)
