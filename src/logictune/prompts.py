@@ -86,3 +86,36 @@ def render_direct_prompt(tokenizer, problem: Problem, question: Question) -> str
     The next token's distribution over the option letters is the model's answer.
     """
     return render_prompt(tokenizer, problem, question) + ANSWER_PREFIX
+
+
+# ---------------------------------------------------------------- the teacher prompt
+
+# The teacher is shown the answer and asked for a derivation a small student can imitate. What it writes
+# (less its answer line) is what the student is trained to write under the answering prompt above.
+TEACHER_SYSTEM_PROMPT = "你是一位逻辑推理老师，讲解简洁、严谨，学生可以照着学会。"
+TEACHER_INSTRUCTION = (
+    "下面是一道逻辑推理选择题及其正确答案。所有的问题都是（close-world assumption）闭世界假设，即未观测事实都为假。"
+    "请写出从题目条件推出正确答案的简短推理过程，供学生模仿：逐步写出用到的条件和由此得出的结论，"
+    "必要时说明其他选项为什么不对；像独立解题一样书写，不要提到“已知答案”。"
+    "最后一行只写答案，格式为“答案是：A”。"
+)
+TEACHER_ANSWER_HEADER = "### 正确答案："
+
+
+def teacher_user_message(problem: Problem, question: Question, answer: str) -> str:
+    """Instruction, problem, question, lettered options and the known answer."""
+    return (
+        f"{TEACHER_INSTRUCTION}\n\n### 题目：\n{problem.problem.strip()}\n\n"
+        f"### 问题：\n{question.body}\n{format_options(question.options)}\n\n{TEACHER_ANSWER_HEADER}{answer}"
+    )
+
+
+def build_teacher_messages(problem: Problem, question: Question, answer: str | None = None,
+                           system: str | None = TEACHER_SYSTEM_PROMPT) -> list[dict]:
+    """Chat messages asking for a rationale that reaches ``answer`` (default: the question's key)."""
+    answer = answer or question.answer
+    if not answer:
+        raise ValueError("the teacher prompt needs the answer: the question has no key")
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": teacher_user_message(problem, question, answer)})
+    return messages
