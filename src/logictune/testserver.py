@@ -23,6 +23,7 @@ import random
 import re
 import select
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ HTTP_FAULTS = ("429", "500", "slow", "truncated", "drop")
 @dataclass
 class Faults:
     rates: dict[str, float] = field(default_factory=dict)  # fault name -> probability per request
+    script: list[str | None] = field(default_factory=list)  # faults of the first requests, in order (None: ok)
     wrong: float = 0.0  # share of (prompt, seed) pairs answered with a wrong letter
     retry_after: float = 0.05  # seconds, sent with 429
     slow_seconds: float = 2.0
@@ -108,7 +110,7 @@ class TinyModelResponder:
         temperature = float(body.get("temperature", 1.0))
         with self.lock, torch.inference_mode():
             logits = self.model(ids).logits[0, -1].float().log_softmax(-1)
-            values, idx = logits.topk(20)
+            values, idx = logits.topk(min(int(body.get("logprobs") or 20), logits.shape[-1]))
             top: dict[str, float] = {}
             for v, i in zip(values.tolist(), idx.tolist(), strict=True):
                 tok = self.tokenizer.decode([i])
@@ -144,7 +146,8 @@ class TestServer:
         self.before_reply: Callable[[dict], None] | None = None  # test hook, called once per request
         self._lock = threading.Lock()
         self._rng = random.Random(self.faults.seed)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._scripted = 0
+        self._httpd = _QuietServer(("127.0.0.1", port), _handler(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -184,6 +187,9 @@ class TestServer:
 
     def _draw_fault(self) -> str | None:
         with self._lock:
+            if self._scripted < len(self.faults.script):
+                self._scripted += 1
+                return self.faults.script[self._scripted - 1]
             x = self._rng.random()
         for name in HTTP_FAULTS:
             x -= self.faults.rates.get(name, 0.0)
@@ -194,6 +200,12 @@ class TestServer:
     def _wrong(self, body: dict, seed: int) -> bool:
         h = hashlib.sha256(f"{self.faults.seed}:{request_hash(body)}:{seed}".encode()).digest()
         return int.from_bytes(h[:8], "big") / 2**64 < self.faults.wrong
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):  # clients hanging up is what the faults are about
+            super().handle_error(request, client_address)
 
 
 def _client_gone(sock: socket.socket) -> bool:
@@ -262,13 +274,18 @@ def _handler(server: TestServer):
                      "seed": seed, "fault": None, "status": None, "delivered": False}
             try:
                 self._serve(body, kind, seed, entry)
+            except OSError:  # the client went away while we wrote
+                entry["delivered"] = False
+                self.close_connection = True
             finally:
                 server._record(entry)
 
         def _serve(self, body: dict, kind: str, seed: int, entry: dict) -> None:
             if server.api_key is not None and self.headers.get("Authorization") != f"Bearer {server.api_key}":
                 entry["status"] = 401
-                return self._error(401, "Incorrect API key provided.", "invalid_api_key")
+                # Like real APIs, the message echoes the key it was given: callers must not print it raw.
+                given = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                return self._error(401, f"Incorrect API key provided: {given}.", "invalid_api_key")
             model = body.get("model")
             if model in server.forbidden:
                 entry["status"] = 403

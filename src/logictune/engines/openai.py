@@ -3,8 +3,8 @@
 A prompt given as text goes to ``/v1/completions`` as is: the exact rendered prompt (chat template
 included) that the model was trained on, which a ``vllm serve`` of our own model answers. A prompt given
 as a message list goes to ``/v1/chat/completions``, the only endpoint most hosted APIs have (distill's
-teacher prompts). Each chain is one request whose ``seed`` is ``sampling.seed + sample index``, so
-sample j of a prompt is the same question asked again, and the response cache can key on it.
+teacher prompts). Each chain is one request whose ``seed`` is derived from (``sampling.seed``, sample
+index j), so chain j of a prompt is the same question asked again, and the response cache keys on j.
 
 Client, retries, timeouts and errors come from :mod:`logictune.teachers`; requests in flight are capped
 at ``concurrency``. Every reply is committed to the cache (when one is given) before it is used.
@@ -13,6 +13,7 @@ at ``concurrency``. Every reply is committed to the cache (when one is given) be
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -70,6 +71,7 @@ class OpenAIEngine:
         self.progress = progress
         self.on_reply = on_reply
         self.stats = EngineStats()
+        self._fatal: teachers.TeacherError | None = None
 
     # ------------------------------------------------------------ requests
 
@@ -77,6 +79,8 @@ class OpenAIEngine:
         """The request body for one chain, without its seed (the cache key hashes this)."""
         body: dict = {"model": self.model, "max_tokens": sampling.max_new_tokens,
                       "temperature": sampling.temperature, "top_p": sampling.top_p}
+        if getattr(sampling, "stop", None):
+            body["stop"] = list(sampling.stop)
         if isinstance(prompt, str):
             body["prompt"] = prompt
             if self.logprobs is not False:
@@ -113,11 +117,14 @@ class OpenAIEngine:
                 self.stats.cached += 1
                 return hit
         async with sem:
+            if self._fatal is not None:  # another request hit a setup error: send nothing more
+                raise self._fatal
             try:
-                resp = await self._create(client, {**body, "seed": base_seed + sample})
+                resp = await self._create(client, {**body, "seed": chain_seed(base_seed, sample)})
             except Exception as e:
                 fatal = teachers.explain(e, self.cfg, self.model)
                 if fatal is not None:
+                    self._fatal = fatal
                     raise fatal from None
                 if teachers.is_transient(e):
                     self.stats.errors += 1
@@ -135,25 +142,30 @@ class OpenAIEngine:
 
     # ------------------------------------------------------------ generate
 
-    def generate(self, prompts: list, n: int, sampling: SamplingParams, *,
+    def generate(self, prompts: list, n: int, sampling: SamplingParams | list[SamplingParams], *,
                  more: MoreFn | None = None, on_done: DoneFn | None = None) -> list[list[Completion]]:
         """``n`` chains per prompt, one request each, at most ``concurrency`` in flight.
 
         When a prompt's chains have all come back, ``more(i, completions)`` may ask for more (new sample
-        indices); then ``on_done(i, completions)``. Completions are in sample-index order. A request that
+        indices); then ``on_done(i, completions)``. ``sampling``: one for all prompts or one per prompt. Completions are in sample-index order. A request that
         failed after every retry gives a completion with ``finish_reason="error"`` and no text.
         """
         if n < 1:
             raise ValueError("n must be >= 1")
-        return _run(self._generate(prompts, n, sampling, more, on_done))
+        if isinstance(sampling, SamplingParams):
+            sampling = [sampling] * len(prompts)
+        if len(sampling) != len(prompts):
+            raise ValueError(f"{len(sampling)} sampling params for {len(prompts)} prompts")
+        return _run(self._generate(prompts, n, list(sampling), more, on_done))
 
     async def _generate(self, prompts, n, sampling, more, on_done) -> list[list[Completion]]:
         client = teachers.make_client(self.cfg)
         sem = asyncio.Semaphore(self.cfg.concurrency)
+        self._fatal = None
         results: list[list[Completion]] = [[] for _ in prompts]
 
-        async def chain(body: dict, sample: int) -> Completion:
-            reply = await self._ask(client, sem, body, sample, sampling.seed)
+        async def chain(body: dict, sample: int, seed: int) -> Completion:
+            reply = await self._ask(client, sem, body, sample, seed)
             if reply is None:
                 return Completion("", finish_reason="error", n_tokens=0)
             if self.progress:
@@ -162,10 +174,10 @@ class OpenAIEngine:
                               n_tokens=reply.completion_tokens)
 
         async def run_prompt(i: int) -> None:
-            body, k = self.request(prompts[i], sampling), n
+            body, seed, k = self.request(prompts[i], sampling[i]), sampling[i].seed, n
             while k > 0:
                 start = len(results[i])
-                results[i].extend(await asyncio.gather(*(chain(body, j) for j in range(start, start + k))))
+                results[i].extend(await asyncio.gather(*(chain(body, j, seed) for j in range(start, start + k))))
                 k = more(i, results[i]) if more else 0
             if self.progress:
                 self.progress(1, 0)
@@ -197,6 +209,7 @@ class OpenAIEngine:
     async def _score(self, prompts, candidates) -> list[list[float]]:
         client = teachers.make_client(self.cfg)
         sem = asyncio.Semaphore(self.cfg.concurrency)
+        self._fatal = None
 
         async def one(prompt: str, cands: list[str]) -> list[float]:
             body = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0,
@@ -219,6 +232,12 @@ class OpenAIEngine:
         finally:
             await client.close()
         return [t.result() for t in tasks]
+
+
+def chain_seed(seed: int, sample: int) -> int:
+    """The request seed of chain ``sample``: a hash (neighbouring seeds need not give unrelated streams),
+    31 bits because some APIs take no larger seed."""
+    return int.from_bytes(hashlib.sha256(repr((seed, sample)).encode()).digest()[:4], "big") >> 1
 
 
 def _run(coro):

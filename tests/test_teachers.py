@@ -1,0 +1,97 @@
+"""teachers: keys from the environment, setup errors named, Retry-After honoured, the reply cache."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from logictune import teachers
+from logictune.engines import SamplingParams
+from logictune.engines.openai import OpenAIEngine
+from logictune.testserver import Faults, TestServer
+
+KEY = "sk-teachers-test-0123456789"
+MESSAGES = [[{"role": "user", "content": f"问题 {i}\n### 正确答案：B"}] for i in range(6)]
+
+
+@pytest.fixture
+def key(monkeypatch):
+    monkeypatch.setenv("LT_TEACHERS_KEY", KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    return "LT_TEACHERS_KEY"
+
+
+def test_missing_key_names_the_variable_and_loopback_needs_none(monkeypatch):
+    monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
+    with pytest.raises(teachers.TeacherError, match=r"\$NO_SUCH_KEY_VAR"):
+        teachers.api_key(teachers.ClientConfig(base_url="https://api.deepseek.com", api_key_env="NO_SUCH_KEY_VAR"))
+    local = teachers.ClientConfig(base_url="http://127.0.0.1:8000/v1", api_key_env="NO_SUCH_KEY_VAR")
+    assert teachers.api_key(local) == "EMPTY"  # vllm serve takes any key
+
+
+def test_base_url_from_environment(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://dashscope.aliyuncs.com/compatible-mode/v1")
+    assert teachers.ClientConfig().resolved_base_url == "https://dashscope.aliyuncs.com/compatible-mode/v1"
+    assert teachers.ClientConfig(base_url="http://x/v1").resolved_base_url == "http://x/v1"
+
+
+@pytest.mark.parametrize("setup, words", [
+    ({"api_key": "sk-the-right-one"}, "bad API key"),
+    ({"forbidden": ["m"]}, "forbidden"),
+    ({"models": ["other-model"]}, "wrong model"),
+])
+def test_setup_errors_stop_at_once_and_say_which(key, setup, words):
+    with TestServer(**setup) as server:
+        engine = OpenAIEngine("m", base_url=server.url, api_key_env=key, concurrency=2, max_retries=5)
+        with pytest.raises(teachers.TeacherError, match=words) as err:
+            engine.generate(MESSAGES, 1, SamplingParams())
+        # Not retried, and the run stopped: at most the requests already in flight were sent.
+        assert len(server.log) <= 2
+        assert KEY not in str(err.value)  # the 401 body echoes the key; the message must not
+
+
+def test_backoff_is_exponential_and_retry_after_is_honoured(key):
+    faults = Faults(script=["500", "truncated", "429", "429"], retry_after=0.3)
+    with TestServer(faults=faults) as server:
+        engine = OpenAIEngine("m", base_url=server.url, api_key_env=key, concurrency=1, max_retries=6)
+        [[chain]] = engine.generate(MESSAGES[:1], 1, SamplingParams())
+    assert chain.text.endswith("答案是：B") and chain.finish_reason != "error"
+    assert [e["fault"] for e in server.log] == ["500", "truncated", "429", "429", None]
+    times = [e["time"] for e in server.log]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    # Backoff 0.5 s x 2^n less up to 25 % jitter; then the 429s' Retry-After (0.3 s) instead of the 2 s and
+    # 4 s that backoff would have waited by then.
+    assert gaps[0] >= 0.37 and gaps[1] >= 0.74
+    assert all(0.29 <= g < 1.4 for g in gaps[2:4])
+    assert engine.stats.requests == 1 and engine.stats.errors == 0
+
+
+def test_gives_up_after_max_retries_without_stopping_the_run(key):
+    faults = Faults(script=["500", "500"], retry_after=0.01)
+    with TestServer(faults=faults) as server:
+        engine = OpenAIEngine("m", base_url=server.url, api_key_env=key, concurrency=1, max_retries=1)
+        out = engine.generate(MESSAGES[:2], 1, SamplingParams())
+    assert out[0][0].finish_reason == "error" and out[0][0].text == ""
+    assert out[1][0].text.endswith("答案是：B")
+    assert engine.stats.errors == 1 and engine.stats.requests == 1
+
+
+def test_cache_roundtrip_survives_reopen(tmp_path):
+    path = tmp_path / "c.sqlite"
+    cache = teachers.ResponseCache(path)
+    h = teachers.prompt_hash({"b": 1, "a": [1, 2]})
+    assert h == teachers.prompt_hash({"a": [1, 2], "b": 1})  # key order does not matter
+    assert h != teachers.prompt_hash({"a": [2, 1], "b": 1})
+    reply = teachers.CachedReply("推理……\n答案是：C", "eos", 10, 5, -1.5)
+    cache.put("openai:x", "m", h, 3, reply)
+    cache.close()
+    again = teachers.ResponseCache(path)
+    assert again.get("openai:x", "m", h, 3) == reply
+    assert again.get("openai:x", "m", h, 2) is None and again.get("openai:y", "m", h, 3) is None
+    assert len(again) == 1
+
+
+def test_redact_scrubs_the_key(key):
+    cfg = teachers.ClientConfig(api_key_env=key)
+    assert teachers.redact(f"Incorrect API key provided: {KEY}.", cfg) == "Incorrect API key provided: ***."
