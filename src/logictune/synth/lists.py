@@ -846,7 +846,7 @@ def _question(rng, d: Difficulty, chain: list[Op], params: dict, r0s: dict, atom
     if len(chain) > 1:
         near += _chain_near(chain, params, L, qas)
     far = _far(rng, value, L)
-    if r < 0.36:  # 是/否 on one claimed result
+    if r < 0.3:  # 是/否 on one claimed result
         wrong = [x for x in near + far if x != value]
         shown = value if rng.random() < 0.5 or not wrong else wrong[0]
         options, answer = yes_no(rng, shown == value)

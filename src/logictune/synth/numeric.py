@@ -1079,7 +1079,7 @@ def _question(rng, d, kind: Kind, world: dict) -> SynthQuestion:
         claims = [[args, True, o == "是"] for o in options]
         return SynthQuestion(kind.ask_yn(world, fn, args, "", rng), options, answer, steps,
                              meta={"fn": fn, "claims": claims})
-    if r < 0.38:  # 是/否 about one claimed value, true half the time
+    if r < 0.3:  # 是/否 about one claimed value, true half the time
         shown_v = v
         if rng.random() < 0.5:
             wrong = [x for x in _near_far(rng, d, kind, world, fn, args, v) if x != v]
