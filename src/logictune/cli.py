@@ -277,7 +277,7 @@ def evaluate(
 @app.command("train")
 def train_cmd(
     config: Path | None = typer.Option(None, "--config", "-c", help="YAML config (see configs/); keys as in "
-                                       "logictune.train.TrainConfig."),
+                                       "logictune.train_config.TrainConfig."),
     set_: list[str] = typer.Option([], "--set", help="Override a config key: --set lora.alpha=32 (repeatable)."),
     model: str | None = typer.Option(None, help="Model spec: local dir, .gguf, registry name or hub id."),
     data: Path | None = typer.Option(None, help="Problems JSONL with answers."),
@@ -287,7 +287,8 @@ def train_cmd(
     max_steps: int | None = typer.Option(None, help="Optimizer steps; overrides --epochs."),
     lr: float | None = typer.Option(None, help="Peak learning rate."),
     lora_r: int | None = typer.Option(None, help="LoRA rank."),
-    max_length: int | None = typer.Option(None, help="Longest example in tokens; longer ones are dropped."),
+    max_length: str | None = typer.Option(None, help="Longest example in tokens, longer ones dropped; auto: "
+                                          "the data's longest, so none is."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --output-dir from its last "
                                 "checkpoint."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --output-dir."),
@@ -302,7 +303,7 @@ def train_cmd(
     try:
         cfg = tr.load_config(config, set_, **flags)
         result = tr.train(cfg, echo=lambda s: console.print(s, highlight=False, markup=False, soft_wrap=True))
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, models.ModelNotFound) as e:
         fail(str(e))
     if not result.is_main_process:
         return
@@ -326,10 +327,12 @@ def merge_cmd(
 
     try:
         path = tr.merge(model, adapter, out, dtype=dtype, overwrite=overwrite)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, models.ModelNotFound) as e:
         fail(str(e))
     console.print(f"merged model written to {path}", highlight=False, markup=False)
 
 
 def main() -> None:
     app()
+    from . import models
+    from . import models

@@ -56,16 +56,19 @@ class DataReport:
     dropped: Counter = field(default_factory=Counter)
     ignored_rationales: int = 0  # rationales for ids not in this data (e.g. the other side of a split)
     max_length: int | None = None
+    max_length_auto: bool = False  # max_length was measured from the data (max_length: auto)
     tokens: dict = field(default_factory=dict)  # min/mean/max of kept examples, when measured
 
     def lines(self) -> list[str]:
         out = [f"{self.problems} problems, {self.questions} questions -> {self.examples} examples "
                f"({self.with_rationale} with a rationale, {self.answer_only} answer-only)"]
         for reason, n in sorted(self.dropped.items(), key=lambda kv: -kv[1]):
-            what = DROP_REASONS.get(reason, reason)
-            if reason == "too_long" and self.max_length:
-                what = f"prompt + completion is longer than max_length={self.max_length} tokens"
-            out.append(f"  dropped {n}: {reason} ({what})")
+            if reason != "too_long":
+                out.append(f"  dropped {n}: {reason} ({DROP_REASONS.get(reason, reason)})")
+        if self.max_length:  # always said, 0 included: a long example dropped is a hard problem lost
+            how = " (auto: the longest example, rounded up)" if self.max_length_auto else ""
+            out.append(f"  dropped {self.dropped.get('too_long', 0)}: too_long (prompt + completion is longer "
+                       f"than max_length={self.max_length} tokens{how})")
         if self.ignored_rationales:
             out.append(f"  ignored {self.ignored_rationales} rationale(s) for ids not in this data")
         if self.tokens:
@@ -76,7 +79,7 @@ class DataReport:
         return {"problems": self.problems, "questions": self.questions, "examples": self.examples,
                 "with_rationale": self.with_rationale, "answer_only": self.answer_only,
                 "dropped": dict(self.dropped), "ignored_rationales": self.ignored_rationales,
-                "max_length": self.max_length, "tokens": self.tokens}
+                "max_length": self.max_length, "max_length_auto": self.max_length_auto, "tokens": self.tokens}
 
 
 # ---------------------------------------------------------------- rationales
@@ -254,22 +257,32 @@ def count_tokens(examples: Sequence[dict], tokenizer) -> list[tuple[int, int]]:
     return out
 
 
+def auto_max_length(sizes: Sequence[int], multiple: int = 64) -> int:
+    """The longest example, rounded up to ``multiple`` tokens (tidy row lengths for packing)."""
+    longest = max(sizes, default=1)
+    return -(-longest // multiple) * multiple
+
+
 def filter_by_length(examples: Sequence[dict], tokenizer, max_length: int | None,
-                     report: DataReport | None = None) -> list[dict]:
+                     report: DataReport | None = None, *, counts: Sequence[tuple[int, int]] | None = None,
+                     auto: bool = False) -> list[dict]:
     """Drop examples longer than ``max_length`` tokens (counted in ``report``), rather than truncate them.
 
     Truncation would cut off the answer line and teach the model to stop before answering. Kept examples
-    get ``n_prompt_tokens`` and ``n_tokens`` fields.
+    get ``n_prompt_tokens`` and ``n_tokens`` fields. ``counts``: :func:`count_tokens` of ``examples``,
+    when already measured; ``auto``: ``max_length`` was sized to the data (said in the report).
     """
     kept = []
     dropped = 0
-    for ex, (n_prompt, n_full) in zip(examples, count_tokens(examples, tokenizer), strict=True):
+    counts = count_tokens(examples, tokenizer) if counts is None else counts
+    for ex, (n_prompt, n_full) in zip(examples, counts, strict=True):
         if max_length is not None and n_full > max_length:
             dropped += 1
             continue
         kept.append({**ex, "n_prompt_tokens": n_prompt, "n_tokens": n_full})
     if report is not None:
         report.max_length = max_length
+        report.max_length_auto = auto
         if dropped:
             report.dropped["too_long"] += dropped
         report.examples = len(kept)

@@ -1,6 +1,6 @@
 """Train: LoRA SFT with trl + peft, loss on the completion only. One recipe, top to bottom.
 
-    config   TrainConfig (pydantic): YAML file < --set key=value < flags; unknown keys are named
+    config   TrainConfig in train_config.py: YAML file < --set key=value < flags; unknown keys are named
     run dir  refuse a directory that holds another run; --resume continues this one; --overwrite starts over
     data     problems (+ rationales) -> prompt/completion examples, the prompt predict uses -> length filter
     model    base model + LoRA on every linear projection (peft "all-linear")
@@ -15,26 +15,35 @@ nccl on GPUs) and under ``accelerate launch --config_file configs/accelerate/*.y
 
 from __future__ import annotations
 
-import difflib
+import inspect
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+import torch
+import torch.nn.functional as F
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from trl import SFTTrainer
 
 from . import data as data_mod
 from . import models, sft_data
-
-# ================================================================ 1. config
-
-
-class ConfigError(ValueError):
-    """A config that cannot be used: unknown or invalid keys, a bad --set, contradictory options."""
+from .train_config import (  # noqa: F401 - the config layer, re-exported: train.load_config etc.
+    ALIASES,
+    RESUMABLE_KEYS,
+    ConfigError,
+    LoraSection,
+    TrainConfig,
+    config_diff,
+    config_keys,
+    dump_config,
+    load_config,
+    suggest_key,
+)
 
 
 class OutputDirError(ValueError):
@@ -45,218 +54,14 @@ class EmptyDatasetError(ValueError):
     """Nothing left to train on after building and filtering the examples."""
 
 
-class LoraSection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    r: int = Field(8, ge=1, description="LoRA rank.")
-    alpha: int = Field(16, ge=1, description="LoRA alpha; the update is scaled by alpha / r.")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="LoRA dropout; on a CPU its random masks cost "
-                                                             "~18% of a step.")
-    target_modules: str | list[str] = Field(
-        "all-linear", description="'all-linear' = every linear projection of the model but the LM head.")
-
-
-class TrainConfig(BaseModel):
-    """Everything a training run depends on. Defaults = configs/qwen2.5-coder-0.5b-cpu.yaml."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    # what to train, on what
-    model: str = Field("qwen2.5-coder-0.5b", description="Local dir, .gguf, registry name or hub id.")
-    data: str | None = Field(None, description="Problems JSONL (competition format, with answers).")
-    rationales: str | None = Field(None, description="Rationales JSONL {id, question_index, rationale}.")
-    missing_rationale: Literal["drop", "answer_only"] = Field(
-        "drop", description="With rationales: what to do with a question that has none.")
-    eval_data: str | None = Field(None, description="Problems JSONL for the eval loss; else split off data.")
-    eval_fraction: float = Field(0.05, ge=0.0, lt=1.0, description="Share of questions held out for eval.")
-    split_seed: int = 0
-    max_length: int = Field(1024, ge=16, description="Longest example in tokens; longer ones are dropped.")
-    output_dir: str = "runs/train"
-
-    # how
-    completion_only_loss: bool = Field(True, description="Loss on the completion only (False: whole text).")
-    batching: Literal["packing", "padding_free", "padding"] = Field(
-        "packing", description="packing: rows of max_length tokens; padding_free: one flat row per batch; "
-                               "padding: one example per row, padded.")
-    pad_to_multiple_of: int | None = Field(None, description="Padding granularity for batching: padding.")
-    lora: LoraSection = Field(default_factory=LoraSection)
-    epochs: float = Field(3.0, gt=0)
-    max_steps: int = Field(-1, description="Optimizer steps; overrides epochs when > 0.")
-    lr: float = Field(2e-4, gt=0)
-    lr_scheduler: str = "cosine"
-    warmup_ratio: float = Field(0.03, ge=0.0, lt=1.0)
-    weight_decay: float = 0.0
-    batch_size: int = Field(1, ge=1, description="Rows per device per micro-step (a packed row holds several "
-                                                  "examples).")
-    grad_accum: int = Field(8, ge=1)
-    eval_batch_size: int = Field(1, ge=1)
-    gradient_checkpointing: bool = Field(
-        False, description="Recompute activations in backward: less memory, ~30% slower. Off by default: the "
-                           "0.5B model trains in under 4 GiB without it at 512 tokens per row.")
-    dtype: str = Field("auto", description="auto (bf16 where supported, else fp32), bf16, fp16, fp32.")
-    seed: int = 0
-
-    # bookkeeping
-    logging_steps: int = Field(5, ge=1)
-    eval_steps: int = Field(50, ge=1)
-    save_steps: int = Field(50, ge=1)
-    save_total_limit: int | None = 2
-    report_to: list[str] = Field(default_factory=lambda: ["none"], description="none, tensorboard, wandb.")
-    resume: bool = Field(False, description="Continue the run in output_dir from its last checkpoint.")
-    overwrite: bool = Field(False, description="Replace the run in output_dir.")
-
-    @field_validator("report_to", mode="before")
-    @classmethod
-    def _one_or_many(cls, v):
-        return [v] if isinstance(v, str) else v
-
-    @field_validator("report_to")
-    @classmethod
-    def _known_reporters(cls, v):
-        bad = [x for x in v if x not in ("none", "tensorboard", "wandb")]
-        if bad:
-            raise ValueError(f"unknown report_to {bad}; choose from none, tensorboard, wandb")
-        return [x for x in v if x != "none"] or ["none"]
-
-    @field_validator("dtype")
-    @classmethod
-    def _known_dtype(cls, v):
-        models.pick_dtype(v)  # raises on an unknown name
-        return v
-
-
-# Keys that may differ between a run and its resumption: they change how long it runs or what it logs,
-# not what it learns so far.
-RESUMABLE_KEYS = {"output_dir", "resume", "overwrite", "epochs", "max_steps", "logging_steps", "eval_steps",
-                  "save_steps", "save_total_limit", "report_to", "eval_batch_size"}
-
-
-def config_keys(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[str]:
-    """Every settable key, nested ones dotted: ['model', ..., 'lora.r', ...]."""
-    keys = []
-    for name, info in model.model_fields.items():
-        sub = info.annotation
-        if isinstance(sub, type) and issubclass(sub, BaseModel):
-            keys.extend(config_keys(sub, f"{prefix}{name}."))
-        else:
-            keys.append(prefix + name)
-    return keys
-
-
-# The names transformers / trl / peft use for our keys, so their users get pointed at ours.
-ALIASES = {"learning_rate": "lr", "num_train_epochs": "epochs", "per_device_train_batch_size": "batch_size",
-           "gradient_accumulation_steps": "grad_accum", "per_device_eval_batch_size": "eval_batch_size",
-           "lr_scheduler_type": "lr_scheduler", "warmup_steps": "warmup_ratio", "model_name_or_path": "model",
-           "lora_r": "lora.r", "lora_rank": "lora.r", "lora_alpha": "lora.alpha",
-           "lora_dropout": "lora.dropout",
-           "target_modules": "lora.target_modules", "bf16": "dtype", "fp16": "dtype", "torch_dtype": "dtype",
-           "max_seq_length": "max_length", "packing": "batching", "padding_free": "batching",
-           "dataset": "data", "train_file": "data", "resume_from_checkpoint": "resume"}
-
-
-def suggest_key(key: str) -> str | None:
-    """The known key closest to a mistyped or foreign one, if any is close."""
-    known = config_keys()
-    if key in ALIASES:
-        return ALIASES[key]
-    candidates = known + list(ALIASES) + [k.rsplit(".", 1)[-1] for k in known if "." in k]
-    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-    if not close:
-        return None
-    hit = close[0]
-    return ALIASES.get(hit) or next((k for k in known if k == hit or k.endswith("." + hit)), hit)
-
-
-def _check_keys(raw: dict, source: str, model: type[BaseModel] = TrainConfig, prefix: str = "") -> None:
-    known = config_keys()
-    for key, value in raw.items():
-        dotted = f"{prefix}{key}"
-        info = model.model_fields.get(key)
-        if info is None:
-            close = suggest_key(dotted)
-            hint = f"; did you mean '{close}'?" if close else f"; known keys: {', '.join(known)}"
-            raise ConfigError(f"unknown config key '{dotted}' in {source}{hint}")
-        sub = info.annotation
-        if isinstance(sub, type) and issubclass(sub, BaseModel):
-            if not isinstance(value, dict):
-                raise ConfigError(f"config key '{dotted}' in {source} must be a mapping "
-                                  f"(e.g. {dotted}.{next(iter(sub.model_fields))}: ...)")
-            _check_keys(value, source, sub, dotted + ".")
-
-
-def _set_dotted(raw: dict, key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = raw
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"cannot set '{key}': '{part}' is not a mapping")
-    node[parts[-1]] = value
-
-
-def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] = (),
-                **flags: Any) -> TrainConfig:
-    """Defaults < the YAML file < ``--set key=value`` (dotted keys, YAML values) < flags that are not None.
-
-    ``flags`` use dotted keys too: ``load_config(None, ["lora.r=16"], **{"lr": 1e-4, "lora.alpha": 32})``.
-    """
-    raw: dict = {}
-    source = "defaults"
-    if path is not None:
-        source = str(path)
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} not found") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"config file {path} is not valid YAML: {e}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"config file {path} must hold a mapping of keys, got {type(loaded).__name__}")
-        raw = loaded or {}
-        _check_keys(raw, source)
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        parsed = yaml.safe_load(value) if value.strip() else None
-        _set_dotted(raw, key.strip(), parsed)
-        _check_keys(raw, f"--set {item}")
-    for key, value in flags.items():
-        if value is not None:
-            _set_dotted(raw, key, value)
-    _check_keys(raw, source)
-    try:
-        return TrainConfig.model_validate(raw)
-    except ValidationError as e:
-        problems = "; ".join(f"'{'.'.join(str(x) for x in err['loc'])}': {err['msg']}" for err in e.errors())
-        raise ConfigError(f"invalid config ({source}): {problems}") from None
-
-
-def dump_config(cfg: TrainConfig) -> str:
-    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-
-
-def config_diff(old: dict, new: dict, ignore: set[str] = RESUMABLE_KEYS) -> list[str]:
-    """'key: old -> new' for every key whose value differs, nested keys dotted."""
-    out = []
-    for key in sorted(set(old) | set(new)):
-        if key in ignore:
-            continue
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out.extend(f"{key}.{d}" for d in config_diff(a, b, set()))
-        elif a != b:
-            out.append(f"{key}: {a!r} -> {b!r}")
-    return out
-
-
 # ================================================================ 2. the run directory
 
 
 def fingerprint(cfg: TrainConfig) -> dict:
     """The inputs' content, so a resumed run notices that a data file changed under the same name."""
     return {key: models.sha256_file(path) if path else None
-            for key, path in (("data", cfg.data), ("rationales", cfg.rationales), ("eval_data", cfg.eval_data))}
+            for key, path in (("data", cfg.data), ("rationales", cfg.rationales), ("eval_data", cfg.eval_data),
+                              ("few_shot_pool", cfg.few_shot_pool))}
 
 
 def check_output_dir(cfg: TrainConfig) -> tuple[str, str | None]:
@@ -283,7 +88,8 @@ def check_output_dir(cfg: TrainConfig) -> tuple[str, str | None]:
     if cfg.overwrite:
         return "overwrite", None
     old = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
-    diffs = config_diff(old, cfg.model_dump(mode="json"))
+    # A key added since that run was written had its default value then.
+    diffs = config_diff({**TrainConfig().model_dump(mode="json"), **old}, cfg.model_dump(mode="json"))
     run_json = out / "run.json"
     if not diffs and run_json.exists():
         old_fp = json.loads(run_json.read_text(encoding="utf-8")).get("fingerprint", {})
@@ -299,6 +105,23 @@ def check_output_dir(cfg: TrainConfig) -> tuple[str, str | None]:
     return "resume", get_last_checkpoint(str(out))
 
 
+def resume_changes(cfg: TrainConfig, world_size: int) -> list[str]:
+    """What a resume changes about the schedule ahead: epochs, max_steps, the number of processes.
+
+    Allowed, but the learning-rate schedule and the data order from here on are then not the ones the
+    interrupted run would have followed, so the run is no longer comparable to an uninterrupted one.
+    """
+    out = Path(cfg.output_dir)
+    old = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8")) or {}
+    run_json = out / "run.json"
+    ran = json.loads(run_json.read_text(encoding="utf-8")) if run_json.exists() else {}
+    changes = [f"{key} {old[key]} -> {getattr(cfg, key)}" for key in ("epochs", "max_steps")
+               if key in old and old[key] != getattr(cfg, key)]
+    if ran.get("world_size") not in (None, world_size):
+        changes.append(f"processes {ran['world_size']} -> {world_size}")
+    return changes
+
+
 # ================================================================ 3. data
 
 
@@ -308,6 +131,23 @@ class Datasets:
     eval: Any | None
     report: sft_data.DataReport
     eval_report: sft_data.DataReport | None
+    max_length: int  # resolved: max_length: auto becomes the longest example, rounded up
+
+
+def _text(problem: data_mod.Problem) -> str:
+    return " ".join(problem.problem.split())
+
+
+def check_no_overlap(train: Sequence[data_mod.Problem], held_out: Sequence[data_mod.Problem],
+                     train_file: str, eval_file: str) -> None:
+    """An eval loss on problems the model trains on measures memorisation, not learning: refuse it."""
+    ids, texts = {p.id for p in train}, {_text(p) for p in train}
+    shared = [p.id for p in held_out if p.id in ids or _text(p) in texts]
+    if shared:
+        shown = ", ".join(shared[:5]) + (", ..." if len(shared) > 5 else "")
+        raise ConfigError(f"eval_data {eval_file} shares {len(shared)} of its {len(held_out)} problem(s) with "
+                          f"data {train_file} (same id or same text: {shown}); hold out other problems, or "
+                          "drop eval_data and let eval_fraction split them off")
 
 
 def build_datasets(cfg: TrainConfig, tokenizer) -> Datasets:
@@ -319,6 +159,7 @@ def build_datasets(cfg: TrainConfig, tokenizer) -> Datasets:
     problems = data_mod.load_problems(cfg.data)
     if cfg.eval_data:
         train_problems, eval_problems = problems, data_mod.load_problems(cfg.eval_data)
+        check_no_overlap(train_problems, eval_problems, cfg.data, cfg.eval_data)
     elif cfg.eval_fraction > 0:
         train_problems, eval_problems = data_mod.split(problems, cfg.eval_fraction, cfg.split_seed)
     else:
@@ -335,19 +176,27 @@ def build_datasets(cfg: TrainConfig, tokenizer) -> Datasets:
         examples, report = sft_data.build_examples(
             part, rationales, missing_rationale=cfg.missing_rationale, conversational=conversational,
             tokenizer=tokenizer, check_match=False)
-        examples = sft_data.filter_by_length(examples, tokenizer, cfg.max_length, report)
         report.ignored_rationales = ignored
-        return examples, report
+        return examples, report, sft_data.count_tokens(examples, tokenizer)
 
-    train_examples, report = make(train_problems)
+    train_examples, report, train_sizes = make(train_problems)
+    eval_examples, eval_report, eval_sizes = make(eval_problems) if eval_problems else ([], None, [])
+    max_length = cfg.max_length
+    if max_length == "auto":  # the longest of either side: no example is dropped
+        max_length = sft_data.auto_max_length([n for _, n in train_sizes + eval_sizes])
+    auto = cfg.max_length == "auto"
+    train_examples = sft_data.filter_by_length(train_examples, tokenizer, max_length, report,
+                                               counts=train_sizes, auto=auto)
     if not train_examples:
         why = "; ".join(line.strip() for line in report.lines()[1:]) or "no questions"
         hint = " (raise --max-length?)" if report.dropped.get("too_long") else ""
         raise EmptyDatasetError(f"no training examples left after filtering {cfg.data}: "
                                 f"{report.questions} questions, {why}{hint}")
-    eval_examples, eval_report = make(eval_problems) if eval_problems else ([], None)
+    if eval_report is not None:
+        eval_examples = sft_data.filter_by_length(eval_examples, tokenizer, max_length, eval_report,
+                                                  counts=eval_sizes, auto=auto)
     eval_ds = Dataset.from_list(eval_examples) if eval_examples else None
-    return Datasets(Dataset.from_list(train_examples), eval_ds, report, eval_report)
+    return Datasets(Dataset.from_list(train_examples), eval_ds, report, eval_report, max_length)
 
 
 # ================================================================ 4. model + LoRA
@@ -361,8 +210,6 @@ def lora_config(cfg: TrainConfig):
 
 
 def dtype_name(cfg: TrainConfig) -> str:
-    import torch
-
     names = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}
     return names[models.pick_dtype(cfg.dtype)]
 
@@ -376,8 +223,9 @@ def load_base(cfg: TrainConfig):
     """
     from transformers import AutoModelForCausalLM
 
+    attn = {"attn_implementation": cfg.attn_implementation} if cfg.attn_implementation else {}
     model = AutoModelForCausalLM.from_pretrained(models.resolve_model(cfg.model),
-                                                 dtype=models.pick_dtype(cfg.dtype))
+                                                 dtype=models.pick_dtype(cfg.dtype), **attn)
     model.config.use_cache = False
     return model
 
@@ -385,23 +233,28 @@ def load_base(cfg: TrainConfig):
 # ================================================================ 5. trainer
 
 
-def sft_config(cfg: TrainConfig, *, has_eval: bool, **extra: Any):
-    """TrainConfig -> trl SFTConfig."""
-    import torch
+def sft_config(cfg: TrainConfig, *, has_eval: bool, max_length: int | None = None, **extra: Any):
+    """TrainConfig -> trl SFTConfig. ``max_length``: the resolved length when the config says auto.
+
+    The ``trainer:`` section goes in last, as is, and SFTConfig judges it; ``extra`` (callers' overrides)
+    after that.
+    """
     from trl import SFTConfig
 
     # transformers 5.2x renamed gradient_checkpointing (a deprecated alias now) to activation_checkpointing.
     fields = SFTConfig.__dataclass_fields__
-    _CHECKPOINTING_KEY = ("activation_checkpointing" if "activation_checkpointing" in fields
-                          else "gradient_checkpointing")
-
+    checkpointing_key = ("activation_checkpointing" if "activation_checkpointing" in fields
+                         else "gradient_checkpointing")
+    length = max_length or cfg.max_length
+    if length == "auto":
+        raise ConfigError("max_length: auto is sized from the data: build the datasets first")
     dt = dtype_name(cfg)
     batching = {
-        "packing": dict(packing=True, packing_strategy="bfd", max_length=cfg.max_length),
+        "packing": dict(packing=True, packing_strategy="bfd", max_length=length),
         # Padding-free without packing does not truncate, so trl wants max_length None: the length
         # filter has already dropped whatever is longer.
         "padding_free": dict(padding_free=True, max_length=None),
-        "padding": dict(max_length=cfg.max_length, pad_to_multiple_of=cfg.pad_to_multiple_of),
+        "padding": dict(max_length=length, pad_to_multiple_of=cfg.pad_to_multiple_of),
     }[cfg.batching]
     kwargs = dict(
         output_dir=cfg.output_dir,
@@ -416,7 +269,7 @@ def sft_config(cfg: TrainConfig, *, has_eval: bool, **extra: Any):
         weight_decay=cfg.weight_decay,
         bf16=dt == "bf16",
         fp16=dt == "fp16",
-        **{_CHECKPOINTING_KEY: cfg.gradient_checkpointing},
+        **{checkpointing_key: cfg.gradient_checkpointing},
         completion_only_loss=cfg.completion_only_loss,
         logging_steps=cfg.logging_steps,
         logging_first_step=True,
@@ -434,14 +287,16 @@ def sft_config(cfg: TrainConfig, *, has_eval: bool, **extra: Any):
         use_cpu=cpu_only(),  # else accelerate ignores torchrun's ranks on a CPU-only machine
         **batching,
     )
+    kwargs.update(cfg.trainer)
     kwargs.update(extra)
-    return SFTConfig(**kwargs)
+    try:
+        return SFTConfig(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"trl's SFTConfig refused the settings (trainer: {cfg.trainer}): {e}") from None
 
 
 def cpu_only() -> bool:
     """No accelerator: training runs on CPU, and several processes talk over gloo."""
-    import torch
-
     mps = getattr(torch.backends, "mps", None)
     xpu = getattr(torch, "xpu", None)
     return not (torch.cuda.is_available() or (xpu is not None and xpu.is_available())
@@ -459,7 +314,7 @@ def check_reporters(report_to: Sequence[str]) -> None:
                               "or set report_to: none")
 
 
-def _trainer_class():
+class CompletionLossTrainer(SFTTrainer):
     """trl's SFTTrainer with a loss that projects onto the vocabulary only where a label is.
 
     trl 1.x computes the loss with a chunked log-prob kernel (Triton on GPUs). On a CPU it falls back to
@@ -468,51 +323,48 @@ def _trainer_class():
     head is one GEMM in the autocast dtype over those positions only, and the cross-entropy runs in fp32. The
     labels, normalisation (tokens of the whole accumulated batch, across devices) and gradient accumulation
     are the trainer's, as before. On a GPU with Triton, trl's kernel is kept.
+
+    It overrides ``compute_loss`` and reads ``_metrics``: trl internals, hence the pinned trl range in
+    pyproject.toml and the tests that compare this loss and its gradients with trl's.
     """
-    import inspect
 
-    import torch
-    import torch.nn.functional as F
-    from trl import SFTTrainer
+    _fast_loss: bool | None = None
 
-    class CompletionLossTrainer(SFTTrainer):
-        def _fast_loss_ok(self, model) -> bool:
-            if getattr(self, "_fast_loss", None) is None:
-                from transformers import modeling_utils
+    def _fast_loss_ok(self, model) -> bool:
+        if self._fast_loss is None:
+            from transformers import modeling_utils
 
-                base = self.accelerator.unwrap_model(model)
-                base = base.get_base_model() if hasattr(base, "get_base_model") else base
-                forward = inspect.signature(type(base).forward).parameters
-                self._fast_loss = (self.args.loss_type == "nll" and self.compute_loss_func is None
-                                   and self.label_smoother is None and "logits_to_keep" in forward
-                                   and hasattr(modeling_utils, "slice_logits_to_keep")
-                                   and not (torch.cuda.is_available() and _has_triton()))
-            return self._fast_loss
+            base = self.accelerator.unwrap_model(model)
+            base = base.get_base_model() if hasattr(base, "get_base_model") else base
+            forward = inspect.signature(type(base).forward).parameters
+            self._fast_loss = (self.args.loss_type == "nll" and self.compute_loss_func is None
+                               and self.label_smoother is None and "logits_to_keep" in forward
+                               and hasattr(modeling_utils, "slice_logits_to_keep")
+                               and not (torch.cuda.is_available() and _has_triton()))
+        return self._fast_loss
 
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            if not self._fast_loss_ok(model):
-                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            mode = "train" if self.model.training else "eval"
-            inputs = dict(inputs)
-            labels = inputs.pop("labels")
-            targets = labels[:, 1:]
-            keep = torch.zeros_like(labels, dtype=torch.bool)
-            keep[:, :-1] = targets != -100  # position t predicts token t + 1
-            outputs = model(**inputs, use_cache=False, logits_to_keep=keep)
-            logits = outputs.logits.float()  # (labelled positions, vocab)
-            wanted = targets[targets != -100]
-            loss = F.cross_entropy(logits, wanted, reduction="sum")
-            n = wanted.numel() if num_items_in_batch is None else num_items_in_batch
-            loss = loss / torch.as_tensor(n, device=loss.device).clamp(min=1)
-            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
-                loss = loss * self.accelerator.num_processes
-            with torch.no_grad():
-                correct = self.accelerator.gather_for_metrics((logits.argmax(-1) == wanted).sum()).sum()
-                total = self.accelerator.gather_for_metrics(torch.tensor(wanted.numel(), device=loss.device)).sum()
-                self._metrics[mode]["mean_token_accuracy"].append((correct / total.clamp(min=1)).item())
-            return (loss, outputs) if return_outputs else loss
-
-    return CompletionLossTrainer
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if not self._fast_loss_ok(model):
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        mode = "train" if self.model.training else "eval"
+        inputs = dict(inputs)
+        labels = inputs.pop("labels")
+        targets = labels[:, 1:]
+        keep = torch.zeros_like(labels, dtype=torch.bool)
+        keep[:, :-1] = targets != -100  # position t predicts token t + 1
+        outputs = model(**inputs, use_cache=False, logits_to_keep=keep)
+        logits = outputs.logits.float()  # (labelled positions, vocab)
+        wanted = targets[targets != -100]
+        loss = F.cross_entropy(logits, wanted, reduction="sum")
+        n = wanted.numel() if num_items_in_batch is None else num_items_in_batch
+        loss = loss / torch.as_tensor(n, device=loss.device).clamp(min=1)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            loss = loss * self.accelerator.num_processes
+        with torch.no_grad():
+            correct = self.accelerator.gather_for_metrics((logits.argmax(-1) == wanted).sum()).sum()
+            total = self.accelerator.gather_for_metrics(torch.tensor(wanted.numel(), device=loss.device)).sum()
+            self._metrics[mode]["mean_token_accuracy"].append((correct / total.clamp(min=1)).item())
+        return (loss, outputs) if return_outputs else loss
 
 
 def _has_triton() -> bool:
@@ -522,10 +374,8 @@ def _has_triton() -> bool:
 
 
 def build_trainer(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), echo: Callable[[str], None] = print,
-                  **sft_overrides: Any):
+                  **sft_overrides: Any) -> CompletionLossTrainer:
     """Load data and model, wrap it with LoRA and return a ready trl ``SFTTrainer`` (no files written)."""
-    SFTTrainer = _trainer_class()
-
     check_reporters(cfg.report_to)
     tokenizer = models.load_tokenizer(cfg.model, padding_side="right")
     ds = build_datasets(cfg, tokenizer)
@@ -533,10 +383,11 @@ def build_trainer(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), echo: Call
         echo(f"train data: {line}")
     if ds.eval_report is not None:
         echo(f"eval data: {ds.eval_report.lines()[0]}")
-    args = sft_config(cfg, has_eval=ds.eval is not None, **sft_overrides)
+    args = sft_config(cfg, has_eval=ds.eval is not None, max_length=ds.max_length, **sft_overrides)
     model = load_base(cfg)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=ds.train, eval_dataset=ds.eval,
-                         processing_class=tokenizer, peft_config=lora_config(cfg), callbacks=list(callbacks))
+    trainer = CompletionLossTrainer(model=model, args=args, train_dataset=ds.train, eval_dataset=ds.eval,
+                                    processing_class=tokenizer, peft_config=lora_config(cfg),
+                                    callbacks=list(callbacks))
     trainer.logictune_data = ds  # the data reports, for run.json
     return trainer
 
@@ -570,6 +421,13 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
     action, checkpoint = check_output_dir(cfg)
     trainer = build_trainer(cfg, callbacks=callbacks, echo=say)
     ds = trainer.logictune_data
+    # The processes the trainer itself shards data and averages gradients over, not this script's view of
+    # the launch: on a CPU-only machine without use_cpu, accelerate would train each rank alone.
+    world_size = trainer.accelerator.num_processes
+    if action == "resume":
+        for change in resume_changes(cfg, world_size):
+            say(f"warning: this resume changes {change}: the schedule from here on differs from the "
+                "interrupted run's")
     state.wait_for_everyone()
     if state.is_main_process:
         if action == "overwrite":
@@ -579,7 +437,7 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
         data_mod.atomic_write_text(out / "config.yaml", dump_config(cfg))
         run = {"fingerprint": fingerprint(cfg), "train": ds.report.to_dict(),
                "eval": ds.eval_report.to_dict() if ds.eval_report else None,
-               "world_size": state.num_processes}
+               "world_size": world_size, "max_length": ds.max_length}
         data_mod.atomic_write_text(out / "run.json", json.dumps(run, ensure_ascii=False, indent=2) + "\n")
     if action == "resume":
         say(f"resuming from {checkpoint}" if checkpoint else f"no checkpoint in {out} yet: starting afresh")
@@ -627,12 +485,30 @@ def plot_loss(log_history: Sequence[dict], path: str | os.PathLike) -> None:
 # ================================================================ 7. merge
 
 
+def check_adapter_base(model: str, adapter: Path) -> None:
+    """The adapter must sit on the base model it was trained on: peft would fold it into any model whose
+    layer names match, and a merge onto another base gives a model that silently answers worse."""
+    recorded = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8")).get(
+        "base_model_name_or_path")
+    run_cfg = next((p for p in (adapter / "config.yaml", adapter.parent / "config.yaml") if p.exists()), None)
+    trained_on = (yaml.safe_load(run_cfg.read_text(encoding="utf-8")) or {}).get("model") if run_cfg else None
+    if not recorded or model in (recorded, trained_on):
+        return
+    resolved = models.resolve_model(model)
+    if resolved == recorded or (Path(recorded).exists() and Path(resolved).exists()
+                                and Path(recorded).resolve() == Path(resolved).resolve()):
+        return
+    raise ConfigError(f"the adapter in {adapter} was trained on {trained_on or recorded!r} "
+                      f"({recorded}), not on --model {model!r}; pass the model it was trained on")
+
+
 def merge(model: str, adapter: str | os.PathLike, out: str | os.PathLike, *, dtype: str = "auto",
           overwrite: bool = False) -> Path:
     """Fold the LoRA adapter into the base weights and save a plain safetensors model + tokenizer.
 
     The weights are merged in fp32 and saved in ``dtype`` (``auto``: the base model's own dtype), loadable by
-    ``AutoModelForCausalLM.from_pretrained`` and servable by vLLM without peft.
+    ``AutoModelForCausalLM.from_pretrained`` and servable by vLLM without peft. The model is written to a
+    temporary folder beside ``out`` and renamed into place: a merge that fails leaves ``out`` as it was.
     """
     from transformers import AutoConfig
 
@@ -640,21 +516,29 @@ def merge(model: str, adapter: str | os.PathLike, out: str | os.PathLike, *, dty
     adapter = Path(adapter)
     if not (adapter / "adapter_config.json").exists():
         raise FileNotFoundError(f"{adapter} holds no adapter (adapter_config.json missing)")
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise OutputDirError(f"{out} is not empty; pass --overwrite to replace it")
-        shutil.rmtree(out)
-    # load_model takes the adapter's tokenizer when the run saved one (it does), else the base model's.
-    peft_model, tokenizer = models.load_model(model, dtype="fp32", device="cpu", adapter=str(adapter))
-    merged = peft_model.merge_and_unload()
-    if dtype == "auto":
-        target = getattr(AutoConfig.from_pretrained(models.resolve_model(model)), "dtype", None) or "float32"
-    else:
-        target = models.pick_dtype(dtype)
-    import torch
-
-    merged = merged.to(getattr(torch, target) if isinstance(target, str) else target)
-    out.mkdir(parents=True, exist_ok=True)
-    merged.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise OutputDirError(f"{out} is not empty; pass --overwrite to replace it")
+    check_adapter_base(model, adapter)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.merging-", dir=out.parent))
+    try:
+        # load_model takes the adapter's tokenizer when the run saved one (it does), else the base model's.
+        peft_model, tokenizer = models.load_model(model, dtype="fp32", device="cpu", adapter=str(adapter))
+        merged = peft_model.merge_and_unload()
+        if dtype == "auto":
+            target = getattr(AutoConfig.from_pretrained(models.resolve_model(model)), "dtype", None) or "float32"
+        else:
+            target = models.pick_dtype(dtype)
+        merged = merged.to(getattr(torch, target) if isinstance(target, str) else target)
+        merged.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if out.exists():  # the old output goes only once the new one is complete
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            out.rename(old / out.name)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out
