@@ -68,7 +68,7 @@ def test_same_seed_same_bytes_and_data_check_passes(tmp_path):
         data.write_problems(synth.generate(300, seed=7).problems, path)
     assert a.read_bytes() == b.read_bytes()
     report = data.load_report(a)
-    assert not report.bad and len(report.problems) > 50
+    assert not report.errors and len(report.problems) > 50
     other = tmp_path / "c.jsonl"
     data.write_problems(synth.generate(300, seed=8).problems, other)
     assert other.read_bytes() != a.read_bytes()

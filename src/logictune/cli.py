@@ -157,21 +157,31 @@ def models_list():
 def predict_cmd(
     data_file: Path = typer.Option(..., "--data", help="Problems to answer (competition JSONL)."),
     out: Path = typer.Option(..., help="Submission to write; details go to OUT's .details.jsonl."),
-    model: str = typer.Option("qwen2.5-coder-0.5b", help="Local dir, .gguf file, registry name or hub id."),
-    adapter: Path | None = typer.Option(None, help="A LoRA adapter directory from `logictune train`."),
+    model: str = typer.Option("qwen2.5-coder-0.5b", help="Local dir, .gguf file, registry name or hub id; "
+                              "with --engine openai, the served model's name."),
+    adapter: Path | None = typer.Option(None, help="A LoRA adapter directory from `logictune train` (hf: merged "
+                                        "into the weights at load; vllm: served as a LoRA)."),
     method: str = typer.Option("cot", help="cot: sampled chains + vote; direct: score the option letters."),
     votes: int = typer.Option(5, help="Vote budget: the most chains per question."),
     adaptive: bool = typer.Option(True, help="Stop sampling a question once its answer is settled."),
     first_round: int = typer.Option(2, help="Chains per question in the first adaptive round."),
     confidence: float = typer.Option(0.85, help="Posterior stopping threshold; 1 keeps only the sure rule."),
     max_new_tokens: int = typer.Option(512),
-    temperature: float = typer.Option(0.7),
-    top_p: float = typer.Option(0.9),
+    temperature: float = typer.Option(0.7, help=">= 0; 0 is greedy."),
+    top_p: float = typer.Option(0.9, help="Within (0, 1]."),
     top_k: int = typer.Option(64, help="Sample among the top k tokens (then top-p); 0: whole vocabulary."),
     batch_size: int = typer.Option(16, help="Chains (or prompts, for direct) in flight at once."),
-    seed: int = typer.Option(0),
-    engine: str = typer.Option("hf", help="hf (transformers)."),
-    dtype: str = typer.Option("auto", help="auto, bf16, fp16 or fp32."),
+    seed: int = typer.Option(0, help="Chains are seeded from (seed, problem id, question index, chain index)."),
+    engine: str = typer.Option("hf", help="hf (transformers, CPU-friendly), vllm (pip install 'logictune[vllm]') "
+                               "or openai (any OpenAI-compatible server, e.g. vllm serve)."),
+    dtype: str = typer.Option("auto", help="auto, bf16, fp16 or fp32 (hf, vllm)."),
+    tensor_parallel_size: int = typer.Option(1, help="vllm: GPUs to shard the model over."),
+    base_url: str | None = typer.Option(None, help="openai: the server, e.g. http://127.0.0.1:8000/v1."),
+    api_key_env: str | None = typer.Option(None, help="openai: environment variable holding the API key."),
+    concurrency: int = typer.Option(8, help="openai: requests in flight at once."),
+    tokenizer_spec: str | None = typer.Option(None, "--tokenizer", help="openai: where the chat template comes "
+                                              "from (default: --model), to render the prompts the model was "
+                                              "trained on."),
     limit: int | None = typer.Option(None, help="Answer only the first N problems."),
     overwrite: bool = typer.Option(False, help="Discard details of an earlier run instead of resuming."),
 ):
@@ -181,18 +191,41 @@ def predict_cmd(
     from . import data, models, predict
     from .engines import get_engine
 
+    if engine not in ("hf", "vllm", "openai"):
+        fail(f"unknown engine {engine!r}; choose hf, vllm or openai")
     try:
         problems = data.load_problems(data_file)
         cfg = predict.PredictConfig(method=method, votes=votes, adaptive=adaptive, first_round=first_round,
                                     confidence=None if confidence >= 1 else confidence,
                                     max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                                     top_k=top_k, seed=seed)
-        lm, tokenizer = models.load_model(model, dtype=dtype, adapter=str(adapter) if adapter else None)
+        options: dict = {"batch_size": batch_size}
+        if engine == "hf":
+            lm, tokenizer = models.load_model(model, dtype=dtype, adapter=str(adapter) if adapter else None,
+                                              merge=True)
+            used_dtype = str(lm.dtype).removeprefix("torch.")
+        elif engine == "vllm":
+            spec = str(adapter) if adapter and (adapter / "tokenizer_config.json").exists() else model
+            tokenizer = models.load_tokenizer(spec)
+            lm = models.resolve_model(model)
+            used_dtype = str(models.pick_dtype(dtype)).removeprefix("torch.")
+            options |= {"adapter": str(adapter) if adapter else None, "dtype": used_dtype,
+                        "tensor_parallel_size": tensor_parallel_size, "seed": seed}
+        else:
+            if adapter:
+                fail("--adapter with --engine openai: serve it (vllm serve --enable-lora --lora-modules NAME=DIR) "
+                     "and pass --model NAME")
+            tokenizer = models.load_tokenizer(tokenizer_spec or model)
+            lm, used_dtype = model, None
+            options |= {"base_url": base_url, "concurrency": concurrency}
+            if api_key_env:
+                options["api_key_env"] = api_key_env
     except (ValueError, OSError, models.ModelNotFound) as e:
         fail(str(e))
     problems = problems[:limit] if limit else problems
     total = sum(len(p.questions) for p in problems)
-    run_info = {"model": model, "adapter": str(adapter) if adapter else None, "data": str(data_file)}
+    run_info = {"model": model, "adapter": str(adapter) if adapter else None, "data": str(data_file),
+                "engine": engine, "dtype": used_dtype}
     columns = [TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                TimeRemainingColumn()]
     with Progress(*columns, console=console) as progress:
@@ -214,12 +247,12 @@ def predict_cmd(
                 console.print(f"predict: {counts['q']}/{total} questions, {progress.tasks[0].fields['rate']}",
                               highlight=False)
 
-        eng = get_engine(engine, lm, tokenizer, batch_size=batch_size, progress=on_batch)
         try:
+            eng = get_engine(engine, lm, tokenizer, progress=on_batch, **options)
             progress.advance(task, 0)
             summary = predict.predict(problems, eng, tokenizer, out, cfg, run_info=run_info, overwrite=overwrite,
                                       on_written=on_written)
-        except ValueError as e:
+        except (ValueError, ImportError) as e:
             fail(str(e))
         progress.update(task, completed=total)
     console.print(
@@ -271,6 +304,185 @@ def evaluate(
         console.print(f"report: {ev.write_report(m, report)}", **plain)
 
 
+# ---------------------------------------------------------------- synth
+
+
+@app.command("synth")
+def synth_cmd(
+    n: int = typer.Option(1000, "--n", help="Questions to generate (whole puzzles: may overshoot by a few)."),
+    seed: int = typer.Option(0, help="Same seed, same bytes."),
+    out: Path = typer.Option(..., help="Problems JSONL (competition format, with answers)."),
+    rationales: Path | None = typer.Option(None, help="Also write the solver's rationales here (source: synth)."),
+    families: str | None = typer.Option(None, help="Comma-separated families; default: all, mixed like the "
+                                        "real data."),
+    difficulty: str = typer.Option("mixed", help="easy, medium, hard or mixed."),
+):
+    """Generate puzzles with proven answers and step-by-step rationales from the solver's trace."""
+    from collections import Counter
+
+    from . import data, synth
+
+    start = time.perf_counter()
+    try:
+        result = synth.generate(n, seed=seed, difficulty=difficulty,
+                                families=[f.strip() for f in families.split(",")] if families else None)
+    except ValueError as e:
+        fail(str(e))
+    seconds = time.perf_counter() - start
+    data.write_problems(result.problems, out)
+    if rationales:
+        data.write_jsonl(rationales, result.rationales)
+    table = Table(title=f"synth: {len(result.problems)} problems, {len(result.rationales)} questions "
+                        f"({len(result.rationales) / seconds:,.0f} questions/s)")
+    for col in ("family", "problems", "questions"):
+        table.add_column(col, justify="left" if col == "family" else "right")
+    probs = Counter(p.family for p in result.puzzles)
+    qs = Counter(r["family"] for r in result.rationales)
+    for fam, k in qs.most_common():
+        table.add_row(fam, str(probs[fam]), str(k))
+    console.print(table)
+    console.print(f"problems: {out}" + (f"\nrationales: {rationales}" if rationales else ""), highlight=False,
+                  soft_wrap=True)
+
+
+# ---------------------------------------------------------------- distill
+
+
+@app.command("distill")
+def distill_cmd(
+    data_file: Path = typer.Option(..., "--data", help="Problems with answer keys (competition JSONL)."),
+    out: Path = typer.Option(..., help="Rationales JSONL; failed questions are listed in OUT's .failed.jsonl."),
+    teacher: str = typer.Option(..., help="openai:MODEL (any OpenAI-compatible API) or local:SPEC (our engine)."),
+    self_: bool = typer.Option(False, "--self", help="STaR: the local model answers without the key; chains "
+                               "that reach it are kept."),
+    rationalize: bool = typer.Option(False, help="With --self: one hinted attempt (key shown) per question "
+                                     "still unsolved."),
+    adapter: Path | None = typer.Option(None, help="LoRA adapter on top of a local teacher."),
+    base_url: str | None = typer.Option(None, help="API endpoint; default $OPENAI_BASE_URL."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", help="Name of the variable that holds the API key."),
+    concurrency: int = typer.Option(8, help="Requests in flight at once."),
+    samples: int = typer.Option(1, help="Verified rationales per question (--self: most chains per question)."),
+    max_reasks: int = typer.Option(2, help="Further chains for a question whose rationales were rejected."),
+    max_retries: int = typer.Option(5, help="Retries of a request on 429, 5xx, timeouts, dropped connections."),
+    timeout: float = typer.Option(60.0, help="Seconds per request attempt."),
+    cache: Path | None = typer.Option(None, help="SQLite reply cache; default OUT's .cache.sqlite."),
+    price_in: float | None = typer.Option(None, help="Price per million prompt tokens."),
+    price_out: float | None = typer.Option(None, help="Price per million completion tokens."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Start without asking, prices given or not."),
+    estimate_only: bool = typer.Option(False, help="Print the estimate and stop: no key, no request."),
+    max_new_tokens: int = typer.Option(1024),
+    temperature: float = typer.Option(0.7),
+    seed: int = typer.Option(0),
+    batch_size: int = typer.Option(16, help="Local teacher: chains in flight at once."),
+    dtype: str = typer.Option("auto", help="Local teacher: auto, bf16, fp16 or fp32."),
+    limit: int | None = typer.Option(None, help="Only the first N problems."),
+    overwrite: bool = typer.Option(False, help="Start the output over (cached replies are kept)."),
+):
+    """Rationales from a teacher shown the answer, or from the model itself (STaR); cached, retried, verified."""
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import data
+    from . import distill as ds
+    from .teachers import TeacherError
+
+    plain = {"highlight": False, "markup": False, "soft_wrap": True}
+    try:
+        kind, name = ds.parse_teacher(teacher)
+        if (self_ or rationalize) and kind != "local":
+            raise ValueError("--self and --rationalize need a local model: --teacher local:SPEC")
+        if rationalize and not self_:
+            raise ValueError("--rationalize goes with --self")
+        problems = data.load_problems(data_file)
+        cfg = ds.DistillConfig(samples=samples, max_reasks=max_reasks, max_new_tokens=max_new_tokens,
+                               temperature=temperature, seed=seed, rationalize=rationalize)
+    except (ValueError, OSError) as e:
+        fail(str(e))
+    problems = problems[:limit] if limit else problems
+    run_info = {"teacher": teacher, "adapter": str(adapter) if adapter else None, "data": str(data_file),
+                "self": self_}
+    if kind == "openai":
+        from .engines.openai import OpenAIEngine
+
+        cache_path = cache or ds.default_cache_path(out)
+        try:
+            engine = OpenAIEngine(name, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
+                                  max_retries=max_retries, timeout=timeout,
+                                  cache=cache_path if cache_path.exists() else None)
+        except ValueError as e:
+            fail(str(e))
+        est = ds.estimate(problems, cfg, price_in=price_in, price_out=price_out,
+                          is_cached=lambda messages, j: engine.is_cached(messages, cfg.sampling(), j))
+        for line in est.lines():
+            console.print(line, **plain)
+        if estimate_only:
+            return
+        if est.cost is not None and est.requests and not yes:
+            if not sys.stdin.isatty():
+                fail("prices given and no terminal to ask: pass --yes to start")
+            typer.confirm("go on?", abort=True)
+        if engine.cache is None:
+            from .teachers import ResponseCache
+
+            engine.cache = ResponseCache(cache_path)
+        tokenizer, source = None, teacher
+    else:
+        if estimate_only:
+            fail("--estimate-only is for paid teachers (openai:MODEL); a local one costs nothing")
+        from . import models
+        from .engines import get_engine
+
+        try:
+            lm, tokenizer = models.load_model(name, dtype=dtype, adapter=str(adapter) if adapter else None)
+        except (ValueError, OSError, models.ModelNotFound) as e:
+            fail(str(e))
+        engine = get_engine("hf", lm, tokenizer, batch_size=batch_size)
+        source = teacher
+
+    def paid() -> tuple[int, int, float | None]:
+        st = getattr(engine, "stats", None)
+        pt, ct = (st.prompt_tokens, st.completion_tokens) if st else (0, 0)
+        return pt, ct, ds.cost(pt, ct, price_in, price_out)
+
+    total = len(ds.keyed_questions(problems)[0])
+    columns = [TextColumn("[bold]distill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("distill", total=total, info="")
+
+        def on_reply(stats) -> None:
+            pt, ct, c = paid()
+            progress.update(task, info=f"{stats.requests_per_s:.1f} req/s  {stats.requests} paid  {stats.cached} "
+                                       f"cached  tokens {pt:,}+{ct:,}" + (f"  cost {c:.4f}" if c is not None else ""))
+
+        def on_settled(s) -> None:
+            progress.update(task, completed=s.resumed + s.done + len(s.failed))
+
+        if hasattr(engine, "on_reply"):
+            engine.on_reply = on_reply
+        try:
+            if self_:
+                summary = ds.distill_self(problems, engine, tokenizer, out, cfg, run_info=run_info,
+                                          overwrite=overwrite, on_settled=on_settled)
+            else:
+                summary = ds.distill(problems, engine, out, cfg, source=source, tokenizer=tokenizer,
+                                     run_info=run_info, overwrite=overwrite, on_settled=on_settled)
+        except (TeacherError, ValueError) as e:
+            fail(str(e))
+    st = getattr(engine, "stats", None)
+    pt, ct, c = paid()
+    console.print(f"done: {summary.done} questions, {summary.rationales} rationales "
+                  f"({', '.join(f'{k} {v}' for k, v in summary.by_source.items()) or '-'}); {summary.short} short of "
+                  f"--samples; {summary.resumed} settled by an earlier run", **plain)
+    console.print(f"from cache: {st.cached if st else 0} replies; paid requests: {st.requests if st else 0}; "
+                  f"gave up after retries: {st.errors if st else 0}; rejected: {summary.rejected} chains", **plain)
+    console.print(f"failed: {len(summary.failed)} questions" + (f" (listed in {summary.failed_file})"
+                                                                 if summary.failed else ""), **plain)
+    console.print(f"tokens: prompt {pt:,}, completion {ct:,}" + (f"; cost {c:.4f}" if c is not None else ""), **plain)
+    console.print(f"rationales: {summary.out}", **plain)
+
+
 # ---------------------------------------------------------------- train, merge
 
 
@@ -295,6 +507,7 @@ def train_cmd(
 ):
     """LoRA SFT with loss on the completion only; works under torchrun / accelerate launch."""
 
+    from . import models
     from . import train as tr
 
     flags = {"model": model, "data": data and str(data), "rationales": rationales and str(rationales),
@@ -323,6 +536,7 @@ def merge_cmd(
 ):
     """Fold a LoRA adapter into its base model: a plain model for transformers and vLLM."""
 
+    from . import models
     from . import train as tr
 
     try:
@@ -334,5 +548,3 @@ def merge_cmd(
 
 def main() -> None:
     app()
-    from . import models
-    from . import models
