@@ -483,6 +483,144 @@ def distill_cmd(
     console.print(f"rationales: {summary.out}", **plain)
 
 
+# ---------------------------------------------------------------- distill
+
+
+@app.command("distill")
+def distill_cmd(
+    data_file: Path = typer.Option(..., "--data", help="Problems with answer keys (competition JSONL)."),
+    out: Path = typer.Option(..., help="Rationales JSONL; failed questions are listed in OUT's .failed.jsonl."),
+    teacher: str = typer.Option(..., help="openai:MODEL (any OpenAI-compatible API) or local:SPEC (our engine)."),
+    self_: bool = typer.Option(False, "--self", help="STaR: the local model answers without the key; chains "
+                               "that reach it are kept."),
+    rationalize: bool = typer.Option(False, help="With --self: one hinted attempt (key shown) per question "
+                                     "still unsolved."),
+    adapter: Path | None = typer.Option(None, help="LoRA adapter on top of a local teacher."),
+    base_url: str | None = typer.Option(None, help="API endpoint; default $OPENAI_BASE_URL."),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", help="Name of the variable that holds the API key."),
+    concurrency: int = typer.Option(8, help="Requests in flight at once."),
+    samples: int = typer.Option(1, help="Verified rationales per question (--self: most chains per question)."),
+    max_reasks: int = typer.Option(2, help="Further chains for a question whose rationales were rejected."),
+    max_retries: int = typer.Option(5, help="Retries of a request on 429, 5xx, timeouts, dropped connections."),
+    timeout: float = typer.Option(60.0, help="Seconds per request attempt."),
+    cache: Path | None = typer.Option(None, help="SQLite reply cache; default OUT's .cache.sqlite."),
+    price_in: float | None = typer.Option(None, help="Price per million prompt tokens."),
+    price_out: float | None = typer.Option(None, help="Price per million completion tokens."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Start without asking, prices given or not."),
+    estimate_only: bool = typer.Option(False, help="Print the estimate and stop: no key, no request."),
+    max_new_tokens: int = typer.Option(1024),
+    temperature: float = typer.Option(0.7),
+    seed: int = typer.Option(0),
+    batch_size: int = typer.Option(16, help="Local teacher: chains in flight at once."),
+    dtype: str = typer.Option("auto", help="Local teacher: auto, bf16, fp16 or fp32."),
+    limit: int | None = typer.Option(None, help="Only the first N problems."),
+    overwrite: bool = typer.Option(False, help="Start the output over (cached replies are kept)."),
+):
+    """Rationales from a teacher shown the answer, or from the model itself (STaR); cached, retried, verified."""
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import data
+    from . import distill as ds
+    from .teachers import TeacherError
+
+    plain = {"highlight": False, "markup": False, "soft_wrap": True}
+    try:
+        kind, name = ds.parse_teacher(teacher)
+        if (self_ or rationalize) and kind != "local":
+            raise ValueError("--self and --rationalize need a local model: --teacher local:SPEC")
+        if rationalize and not self_:
+            raise ValueError("--rationalize goes with --self")
+        problems = data.load_problems(data_file)
+        cfg = ds.DistillConfig(samples=samples, max_reasks=max_reasks, max_new_tokens=max_new_tokens,
+                               temperature=temperature, seed=seed, rationalize=rationalize)
+    except (ValueError, OSError) as e:
+        fail(str(e))
+    problems = problems[:limit] if limit else problems
+    run_info = {"teacher": teacher, "adapter": str(adapter) if adapter else None, "data": str(data_file),
+                "self": self_}
+    if kind == "openai":
+        from .engines.openai import OpenAIEngine
+
+        cache_path = cache or ds.default_cache_path(out)
+        try:
+            engine = OpenAIEngine(name, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
+                                  max_retries=max_retries, timeout=timeout,
+                                  cache=cache_path if cache_path.exists() else None)
+        except ValueError as e:
+            fail(str(e))
+        est = ds.estimate(problems, cfg, price_in=price_in, price_out=price_out,
+                          is_cached=lambda messages, j: engine.is_cached(messages, cfg.sampling(), j))
+        for line in est.lines():
+            console.print(line, **plain)
+        if estimate_only:
+            return
+        if est.cost is not None and est.requests and not yes:
+            if not sys.stdin.isatty():
+                fail("prices given and no terminal to ask: pass --yes to start")
+            typer.confirm("go on?", abort=True)
+        if engine.cache is None:
+            from .teachers import ResponseCache
+
+            engine.cache = ResponseCache(cache_path)
+        tokenizer, source = None, teacher
+    else:
+        if estimate_only:
+            fail("--estimate-only is for paid teachers (openai:MODEL); a local one costs nothing")
+        from . import models
+        from .engines import get_engine
+
+        try:
+            lm, tokenizer = models.load_model(name, dtype=dtype, adapter=str(adapter) if adapter else None)
+        except (ValueError, OSError, models.ModelNotFound) as e:
+            fail(str(e))
+        engine = get_engine("hf", lm, tokenizer, batch_size=batch_size)
+        source = teacher
+
+    def paid() -> tuple[int, int, float | None]:
+        st = getattr(engine, "stats", None)
+        pt, ct = (st.prompt_tokens, st.completion_tokens) if st else (0, 0)
+        return pt, ct, ds.cost(pt, ct, price_in, price_out)
+
+    total = len(ds.keyed_questions(problems)[0])
+    columns = [TextColumn("[bold]distill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("distill", total=total, info="")
+
+        def on_reply(stats) -> None:
+            pt, ct, c = paid()
+            progress.update(task, info=f"{stats.requests_per_s:.1f} req/s  {stats.requests} paid  {stats.cached} "
+                                       f"cached  tokens {pt:,}+{ct:,}" + (f"  cost {c:.4f}" if c is not None else ""))
+
+        def on_settled(s) -> None:
+            progress.update(task, completed=s.resumed + s.done + len(s.failed))
+
+        if hasattr(engine, "on_reply"):
+            engine.on_reply = on_reply
+        try:
+            if self_:
+                summary = ds.distill_self(problems, engine, tokenizer, out, cfg, run_info=run_info,
+                                          overwrite=overwrite, on_settled=on_settled)
+            else:
+                summary = ds.distill(problems, engine, out, cfg, source=source, tokenizer=tokenizer,
+                                     run_info=run_info, overwrite=overwrite, on_settled=on_settled)
+        except (TeacherError, ValueError) as e:
+            fail(str(e))
+    st = getattr(engine, "stats", None)
+    pt, ct, c = paid()
+    console.print(f"done: {summary.done} questions, {summary.rationales} rationales "
+                  f"({', '.join(f'{k} {v}' for k, v in summary.by_source.items()) or '-'}); {summary.short} short of "
+                  f"--samples; {summary.resumed} settled by an earlier run", **plain)
+    console.print(f"from cache: {st.cached if st else 0} replies; paid requests: {st.requests if st else 0}; "
+                  f"gave up after retries: {st.errors if st else 0}; rejected: {summary.rejected} chains", **plain)
+    console.print(f"failed: {len(summary.failed)} questions" + (f" (listed in {summary.failed_file})"
+                                                                 if summary.failed else ""), **plain)
+    console.print(f"tokens: prompt {pt:,}, completion {ct:,}" + (f"; cost {c:.4f}" if c is not None else ""), **plain)
+    console.print(f"rationales: {summary.out}", **plain)
+
+
 # ---------------------------------------------------------------- train, merge
 
 

@@ -50,8 +50,9 @@ class DistillConfig:
             raise ValueError("max_reasks must be >= 0")
 
     def sampling(self) -> SamplingParams:
+        # No stop: a teacher's answer line is its last, and what it writes must reach it whole.
         return SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
-                              seed=self.seed, stop_regex=prompts.ANSWER_STOP_REGEX)
+                              seed=self.seed)
 
 
 @dataclass
@@ -74,14 +75,22 @@ class Summary:
 
 # ---------------------------------------------------------------- chains -> rationales
 
+# "答案是：B", "答案为 **B**", "答案：(B)" inside a line, where sft_data's trailing-line rule does not reach.
+_ANSWER_STATEMENT = re.compile(r"答案\s*[是为]?\s*\**\s*[:：]\s*\**\s*[（(【\[]?\s*[A-Z](?![A-Za-z])")
+
 
 def clean_rationale(text: str) -> str:
     """The chain without its final answer statement: the answer line is added back at training time."""
     body, stated = sft_data.split_answer_line(text)
-    if stated is None:
-        starts = [m.start() for m in re.finditer(prompts.ANSWER_STOP_REGEX, text)]
-        body = text[: starts[-1]] if starts else text
-    return body.strip()
+    if stated is not None:
+        return body
+    starts = [m.start() for m in _ANSWER_STATEMENT.finditer(text)]
+    if starts:
+        return text[: starts[-1]].strip()
+    lines = text.rstrip().splitlines()
+    if lines and "答案" in lines[-1]:  # an answer line in a shape neither regex knows ("答案是：** **C**")
+        lines.pop()
+    return "\n".join(lines).strip()
 
 
 def verified(question: data.Question, texts: Sequence[str]) -> tuple[list[str], int]:

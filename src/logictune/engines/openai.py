@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from .. import teachers
 from . import Completion, SamplingParams
@@ -55,7 +56,7 @@ class OpenAIEngine:
         """``model``: the model name the server serves. ``tokenizer`` is unused (the server has its own).
 
         ``cache``: a SQLite path or :class:`teachers.ResponseCache`; replies are keyed by ``teacher`` (default
-        ``openai:<base url>``), ``model``, the request's hash and the sample index. ``logprobs``: ask for
+        ``openai:<host of the base url>``), ``model``, the request's hash and the sample index. ``logprobs``: ask for
         token log-probs (default: on for text prompts, off for chat, which not every API supports).
         ``progress(prompts_done, tokens)`` as in the hf engine; ``on_reply(stats)`` after every reply.
         ``batch_size`` is accepted for the common CLI and ignored: ``concurrency`` bounds the work in flight.
@@ -66,7 +67,8 @@ class OpenAIEngine:
         self.cfg = teachers.ClientConfig(base_url=base_url, api_key_env=api_key_env, timeout=timeout,
                                          max_retries=max_retries, concurrency=concurrency)
         self.cache = teachers.ResponseCache(cache) if isinstance(cache, str | Path) else cache
-        self.teacher = teacher or f"openai:{self.cfg.resolved_base_url or 'default'}"
+        # The host, not the URL: a trailing slash or another port of the same server must not pay again.
+        self.teacher = teacher or f"openai:{urlparse(self.cfg.resolved_base_url or '').hostname or 'api.openai.com'}"
         self.logprobs = logprobs
         self.progress = progress
         self.on_reply = on_reply

@@ -1,0 +1,354 @@
+"""distill: verified rationales through faults and kills, the key kept secret, STaR on scripted and tiny models."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from logictune import data, prompts, sft_data
+from logictune import distill as ds
+from logictune.cli import app
+from logictune.engines import Completion
+from logictune.engines.openai import OpenAIEngine
+from logictune.testserver import Faults, TestServer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_problems(path: Path, n_problems: int, per_problem: int = 2) -> Path:
+    rows = [{"id": f"p{i}", "problem": f"题目 {i}：甲乙丙丁四人中只有一人说真话。",
+             "questions": [{"question": f"选择题 {j + 1}：第 {j + 1} 问，谁说了真话？",
+                            "options": ["甲", "乙", "丙", "丁"][: 3 + (i + j) % 2], "answer": "ABC"[(i + 2 * j) % 3]}
+                           for j in range(per_problem)]}
+            for i in range(n_problems)]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def keys_of(problems) -> dict[tuple[str, int], str]:
+    return {(p.id, i): q.answer for p in problems for i, q in enumerate(p.questions)}
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-distill-tests")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+
+
+# ---------------------------------------------------------------- pieces
+
+
+def test_clean_rationale_drops_the_answer_statement():
+    assert ds.clean_rationale("甲说谎。\n所以乙说真话。\n答案是：B") == "甲说谎。\n所以乙说真话。"
+    assert ds.clean_rationale("推理……\n**答案是：** **C**。") == "推理……"
+    assert ds.clean_rationale("推理……故答案是：B（乙）。") == "推理……故"
+    assert ds.clean_rationale("答案是：A") == ""
+
+
+def test_verified_keeps_distinct_chains_that_reach_the_key():
+    q = data.Question("谁？", ["甲", "乙", "丙"], "B")
+    kept, rejected = ds.verified(q, ["因为甲说谎。\n答案是：B", "因为甲说谎。\n答案是：B", "因为丙。\n答案是：C",
+                                     "答案是：B", "不知道", "乙或丙。答案是：B或C"])
+    assert kept == ["因为甲说谎。"] and rejected == 4  # wrong, no reasoning, no answer, hedged
+
+
+def test_parse_teacher():
+    assert ds.parse_teacher("openai:qwen-plus") == ("openai", "qwen-plus")
+    assert ds.parse_teacher("local:runs/sft") == ("local", "runs/sft")
+    for bad in ("qwen-plus", "openai:", "http:x"):
+        with pytest.raises(ValueError, match="openai:MODEL or local:SPEC"):
+            ds.parse_teacher(bad)
+
+
+def test_teacher_prompt_shows_the_key_and_the_options():
+    p = data.Problem("p", "题目正文", [data.Question("选择题 1：谁？", ["甲", "乙"], "B")])
+    [system, user] = prompts.build_teacher_messages(p, p.questions[0])
+    assert system["role"] == "system" and user["content"].endswith(f"{prompts.TEACHER_ANSWER_HEADER}B")
+    assert "A. 甲\nB. 乙" in user["content"] and "题目正文" in user["content"] and "答案是：A" in user["content"]
+    with pytest.raises(ValueError, match="no key"):
+        prompts.build_teacher_messages(p, data.Question("谁？", ["甲", "乙"]))
+
+
+# ---------------------------------------------------------------- acceptance: faults
+
+
+def test_fault_server_every_question_verified_or_listed_failed(tmp_path):
+    problems = data.load_problems(write_problems(tmp_path / "d.jsonl", 25))
+    faults = Faults.spread(0.3, wrong=0.25, retry_after=0.01, slow_seconds=0.8, seed=1)
+    out = tmp_path / "r.jsonl"
+    with TestServer(faults=faults) as server:
+        engine = OpenAIEngine("m", base_url=server.url, concurrency=8, max_retries=4, timeout=0.4,
+                              cache=ds.default_cache_path(out))
+        summary = ds.distill(problems, engine, out, ds.DistillConfig(), source="openai:m")
+        log = list(server.log)
+    faulted = sum(1 for e in log if e["fault"] or e.get("wrong"))
+    assert faulted >= 0.3 * len(log), (faulted, len(log))
+    assert {e["fault"] for e in log} >= {"429", "500", "slow", "truncated", "drop", None}
+
+    keys = keys_of(problems)
+    rows, failed = read_jsonl(out), read_jsonl(ds.failed_path(out))
+    done = [(r["id"], r["question_index"]) for r in rows]
+    listed = [(r["id"], r["question_index"]) for r in failed]
+    assert len(done) == len(set(done)) and len(listed) == len(set(listed))  # none duplicated
+    assert set(done) | set(listed) == set(keys) and not set(done) & set(listed)  # none lost
+    assert summary.done == len(done) and len(summary.failed) == len(listed) and summary.rejected > 0
+    for r in rows:  # only rationales that argue for the key
+        key = keys[(r["id"], r["question_index"])]
+        assert r["answer"] == key and f"只剩选项 {key}" in r["rationale"] and "答案" not in r["rationale"]
+        assert r["source"] == "openai:m"
+    assert {r["reason"] for r in failed} <= {"rejected", "error"}
+    # What sft_data makes of it: every rationale one example, none disagreeing with its key.
+    examples, report = sft_data.build_examples(problems, sft_data.load_rationales(out))
+    assert report.with_rationale == len(rows) and not report.dropped["rationale_disagrees"]
+
+    # A rerun pays only for questions whose requests gave up; everything else comes from cache or output.
+    with TestServer() as server:
+        engine = OpenAIEngine("m", base_url=server.url, cache=ds.default_cache_path(out))
+        ds.distill(problems, engine, out, ds.DistillConfig(), source="openai:m")
+        errors = sum(1 for r in failed if r["reason"] == "error")
+        assert len({e["prompt_hash"] for e in server.paid()}) == errors
+
+
+# ---------------------------------------------------------------- acceptance: kills
+
+
+def _cache_rows(path: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return db.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_sigkill_five_times_then_resume_matches_an_uninterrupted_run(tmp_path):
+    """The server pulls the plug at random requests: it stops delivering, waits until distill has committed
+    what it was already sent (a reply caught between arrival and commit is the one loss no client can
+    avoid without idempotent APIs), then SIGKILLs it, mid-request, mid-write or mid-retry."""
+    data_file = write_problems(tmp_path / "d.jsonl", 15)
+    problems = data.load_problems(data_file)
+    faults = Faults(wrong=0.2, seed=7)  # deterministic re-asks
+
+    base = tmp_path / "base" / "r.jsonl"
+    with TestServer(faults=faults) as server:
+        engine = OpenAIEngine("m", base_url=server.url, cache=ds.default_cache_path(base), concurrency=3)
+        ds.distill(problems, engine, base, ds.DistillConfig(), source="openai:m",
+                   run_info={"teacher": "openai:m", "adapter": None, "data": str(data_file), "self": False})
+    assert read_jsonl(base)
+
+    out = tmp_path / "run" / "r.jsonl"
+    rng = random.Random(3)
+    state = {"count": 0, "kill_at": None, "proc": None, "kills": 0}
+    lock = threading.Lock()
+
+    with TestServer(faults=faults, delay=0.03) as server:
+        def pull_the_plug(entry: dict) -> None:
+            with lock:
+                state["count"] += 1
+                fire = state["count"] == state["kill_at"]
+            if not fire:
+                return
+            with server.gate:  # no reply goes out while we wait and kill
+                deadline = time.time() + 20
+                while _cache_rows(ds.default_cache_path(out)) < len(server.paid()) and time.time() < deadline:
+                    time.sleep(0.005)
+                time.sleep(rng.uniform(0, 0.02))
+                state["proc"].kill()
+                state["proc"].wait()
+                state["kills"] += 1
+
+        server.before_reply = pull_the_plug
+        cmd = [sys.executable, "-m", "logictune", "distill", "--teacher", "openai:m", "--data", str(data_file),
+               "--out", str(out), "--base-url", server.url, "--concurrency", "3", "--yes"]
+        env = {**os.environ, "OPENAI_API_KEY": "sk-distill-tests", "PYTHONPATH": str(REPO / "src")}
+        for attempt in range(6):
+            with lock:
+                state["kill_at"] = state["count"] + rng.randint(1, 5) if attempt < 5 else None
+            state["proc"] = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            output = state["proc"].communicate(timeout=120)[0].decode()
+            expected = -9 if attempt < 5 else 0
+            assert state["proc"].returncode == expected, output
+        paid = Counter((e["prompt_hash"], e["seed"]) for e in server.paid())
+
+    assert state["kills"] == 5
+    assert out.read_bytes() == base.read_bytes()
+    assert read_jsonl(ds.failed_path(out)) == read_jsonl(ds.failed_path(base))
+    assert paid and max(paid.values()) == 1  # no prompt paid for twice
+    assert "done:" in output and "from cache:" in output
+
+
+# ---------------------------------------------------------------- acceptance: the key
+
+
+def test_api_key_never_written_anywhere(tmp_path):
+    secret, wrong = "sk-LTFAKE-7Qz9-distinctive-4242", "sk-LTWRONG-3Xy8-other-1717"
+    data_file = write_problems(tmp_path / "d.jsonl", 3)
+    out = tmp_path / "out" / "r.jsonl"
+    runner = CliRunner()
+    with TestServer(faults=Faults(wrong=0.3), api_key=secret, log_path=tmp_path / "server.log") as server:
+        args = ["distill", "--teacher", "openai:m", "--data", str(data_file), "--out", str(out), "--base-url",
+                server.url, "--api-key-env", "LT_SECRET", "--price-in", "1", "--price-out", "2", "--yes"]
+        ok = runner.invoke(app, args, env={"LT_SECRET": secret})
+        cached = runner.invoke(app, args, env={"LT_SECRET": wrong})  # all in the cache: nothing to ask
+        other = [a if a != str(out) else str(tmp_path / "other" / "r.jsonl") for a in args]
+        refused = runner.invoke(app, other, env={"LT_SECRET": wrong})
+    assert ok.exit_code == 0, ok.output
+    assert server.paid() and read_jsonl(out)  # the key did reach the server
+    assert cached.exit_code == 0 and "paid requests: 0" in cached.output, cached.output
+    assert refused.exit_code == 1 and "bad API key" in refused.output, refused.output
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} >= {".jsonl", ".sqlite", ".json", ".log"}
+    for p in files:
+        blob = p.read_bytes()
+        assert secret.encode() not in blob and wrong.encode() not in blob, p
+    for result in (ok, cached, refused):
+        assert secret not in result.output and wrong not in result.output
+
+
+# ---------------------------------------------------------------- resume, estimate, CLI guards
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    problems = data.load_problems(write_problems(tmp_path / "d.jsonl", 2))
+    out = tmp_path / "r.jsonl"
+    with TestServer() as server:
+        engine = OpenAIEngine("m", base_url=server.url, cache=ds.default_cache_path(out))
+        ds.distill(problems, engine, out, ds.DistillConfig(), source="openai:m")
+        with pytest.raises(ValueError, match="samples: 1 -> 2"):
+            ds.distill(problems, engine, out, ds.DistillConfig(samples=2), source="openai:m")
+        summary = ds.distill(problems, engine, out, ds.DistillConfig(samples=2), source="openai:m", overwrite=True)
+    assert summary.rationales == 8 and len(read_jsonl(out)) == 8
+    assert engine.stats.requests == 8 and engine.stats.cached == 4  # sample 0 of each came from the cache
+
+
+def test_estimate_counts_cached_replies_as_free(tmp_path):
+    problems = data.load_problems(write_problems(tmp_path / "d.jsonl", 5))
+    cfg = ds.DistillConfig(samples=2, max_reasks=1, expected_completion_tokens=100, max_new_tokens=500)
+    est = ds.estimate(problems, cfg, price_in=2.0, price_out=8.0)
+    per_prompt = ds.approx_tokens(prompts.build_teacher_messages(problems[0], problems[0].questions[0]))
+    assert (est.questions, est.requests, est.cached, est.max_requests) == (10, 20, 0, 30)
+    assert 0.9 * 20 * per_prompt < est.prompt_tokens < 1.1 * 20 * per_prompt
+    assert est.completion_tokens == 2000 and est.max_completion_tokens == 15000
+    assert est.cost == pytest.approx((est.prompt_tokens * 2 + 2000 * 8) / 1e6)
+    half = ds.estimate(problems, cfg, is_cached=lambda messages, j: j == 0)
+    assert half.requests == 10 and half.cached == 10 and half.cost is None
+
+
+def test_estimate_only_sends_nothing_and_prices_need_consent(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    data_file = write_problems(tmp_path / "d.jsonl", 4)
+    out = tmp_path / "r.jsonl"
+    runner = CliRunner()
+    with TestServer() as server:
+        base = ["distill", "--teacher", "openai:m", "--data", str(data_file), "--out", str(out),
+                "--base-url", server.url, "--price-in", "2", "--price-out", "8"]
+        est = runner.invoke(app, [*base, "--estimate-only"])
+        asked = runner.invoke(app, base, input="n\n")
+    assert est.exit_code == 0 and "8 questions -> 8 requests" in est.output and "estimated cost" in est.output
+    assert asked.exit_code == 1 and "--yes" in asked.output
+    assert not server.log and not out.exists() and not ds.default_cache_path(out).exists()
+
+
+def test_self_needs_a_local_model(tmp_path):
+    result = CliRunner().invoke(app, ["distill", "--self", "--teacher", "openai:m", "--data", "x", "--out", "y"])
+    assert result.exit_code == 1 and "local" in result.output
+
+
+# ---------------------------------------------------------------- STaR
+
+
+class _Plain:
+    """A tokenizer without a chat template: prompts are the message texts, as render_messages lays them out."""
+
+    chat_template = None
+
+
+class ScriptedEngine:
+    """Chain j of a prompt states ``script(prompt, j)`` (None: no answer), with a line of reasoning before it."""
+
+    def __init__(self, script):
+        self.script = script
+        self.prompts: list[str] = []
+
+    def generate(self, prompts_, n, sampling, *, more=None, on_done=None):
+        out = []
+        for i, p in enumerate(prompts_):
+            self.prompts.append(p)
+            chains, k = [], n
+            while k:
+                for _ in range(k):
+                    letter = self.script(p, len(chains))
+                    text = f"逐一检查（{len(chains)}）。\n答案是：{letter}" if letter else "想不出来。"
+                    chains.append(Completion(text, list(range(5)), -1.0))
+                k = more(i, chains) if more else 0
+            if on_done:
+                on_done(i, chains)
+            out.append(chains)
+        return out
+
+    def score_next_token(self, prompts_, candidates):
+        return [[0.0] * len(c) for c in candidates]
+
+
+def test_star_keeps_chains_that_reach_the_key_and_rationalizes_the_rest(tmp_path):
+    problems = data.load_problems(write_problems(tmp_path / "d.jsonl", 3))
+    keys = keys_of(problems)
+
+    def script(prompt: str, j: int) -> str | None:
+        hinted = prompts.TEACHER_ANSWER_HEADER in prompt
+        p = next(p for p in problems if p.problem in prompt)
+        i = next(i for i, q in enumerate(p.questions) if q.body in prompt)
+        key, wrong = keys[(p.id, i)], "D" if keys[(p.id, i)] != "D" else "A"
+        if p.id == "p0":
+            return key if j % 2 else wrong  # some chains right: kept, wrong ones rejected
+        if p.id == "p1":
+            return key if hinted else wrong  # only with the hint: rationalized
+        return None if i == 0 else wrong  # never: unsolved
+
+    out = tmp_path / "star.jsonl"
+    engine = ScriptedEngine(script)
+    summary = ds.distill_self(problems, engine, _Plain(), out, ds.DistillConfig(samples=4, rationalize=True))
+    rows = read_jsonl(out)
+    by_q = Counter((r["id"], r["question_index"], r["source"]) for r in rows)
+    assert by_q == {("p0", 0, "self"): 2, ("p0", 1, "self"): 2, ("p1", 0, "rationalized"): 1,
+                    ("p1", 1, "rationalized"): 1}
+    assert all(r["answer"] == keys[(r["id"], r["question_index"])] and "答案" not in r["rationale"] for r in rows)
+    failed = read_jsonl(ds.failed_path(out))
+    assert [(r["id"], r["question_index"], r["reason"]) for r in failed] == [("p2", 0, "unsolved"),
+                                                                             ("p2", 1, "unsolved")]
+    # The unhinted prompts are predict's (no key in them); only the unsolved got a hinted one.
+    assert sum(prompts.TEACHER_ANSWER_HEADER in p for p in engine.prompts) == 4
+    assert summary.done == 4 and summary.by_source == {"self": 4, "rationalized": 2}
+    # A rerun resumes: only the last question written is redone (its write may have been cut short).
+    again = ScriptedEngine(script)
+    resumed = ds.distill_self(problems, again, _Plain(), out, ds.DistillConfig(samples=4, rationalize=True))
+    assert resumed.resumed == 5 and resumed.done + len(resumed.failed) == 1
+    assert read_jsonl(out) == rows and read_jsonl(ds.failed_path(out)) == failed
+
+
+def test_star_command_end_to_end_on_the_tiny_model(tmp_path, tiny_model_dir):
+    data_file = write_problems(tmp_path / "d.jsonl", 2)
+    out = tmp_path / "star.jsonl"
+    result = CliRunner().invoke(app, ["distill", "--self", "--rationalize", "--teacher", f"local:{tiny_model_dir}",
+                                      "--data", str(data_file), "--out", str(out), "--samples", "2",
+                                      "--max-new-tokens", "6", "--dtype", "fp32"])
+    assert result.exit_code == 0, result.output
+    rows, failed = read_jsonl(out), read_jsonl(ds.failed_path(out))
+    settled = {(r["id"], r["question_index"]) for r in rows + failed}
+    assert settled == set(keys_of(data.load_problems(data_file)))
+    assert all(r["source"] in ("self", "rationalized") for r in rows)
+    assert "done:" in result.output and "failed:" in result.output

@@ -1,0 +1,108 @@
+"""The openai engine against the test server serving the tiny model: chains, rounds, cache, option scores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from logictune import data, predict, prompts
+from logictune.engines import SamplingParams, get_engine
+from logictune.engines import openai as openai_engine
+from logictune.engines.openai import OpenAIEngine
+from logictune.testserver import TestServer, TinyModelResponder
+
+PROBLEM = data.Problem("p0", "甲乙丙三人中只有一人说真话。", [
+    data.Question("选择题 1：谁说了真话？", ["甲", "乙", "丙"], "B"),
+    data.Question("选择题 2：谁说了假话？", ["甲", "乙", "丙", "都不是"], "D"),
+])
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    with TestServer(TinyModelResponder(tiny_model_dir), models=["tiny"]) as server:
+        yield server, AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+@pytest.fixture(autouse=True)
+def no_key(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # a loopback server needs none
+
+
+def test_rounds_chain_order_and_cache(tiny, tmp_path):
+    server, tok = tiny
+    texts = [prompts.render_prompt(tok, PROBLEM, q) for q in PROBLEM.questions]
+    sampling = SamplingParams(max_new_tokens=5, temperature=1.0, top_p=1.0)
+    asked, done = [], []
+
+    def more(i, chains):
+        asked.append((i, len(chains)))
+        return 1 if len(chains) < 3 else 0
+
+    engine = get_engine("openai", "tiny", tok, base_url=server.url, cache=tmp_path / "c.sqlite", concurrency=3)
+    assert isinstance(engine, OpenAIEngine)
+    before = len(server.log)
+    out = engine.generate(texts, 2, sampling, more=more, on_done=lambda i, c: done.append((i, len(c))))
+    new = server.log[before:]
+    assert [len(c) for c in out] == [3, 3] and sorted(done) == [(0, 3), (1, 3)]
+    assert sorted(asked) == [(0, 2), (0, 3), (1, 2), (1, 3)]
+    assert len(new) == 6 and {e["kind"] for e in new} == {"completions"}
+    assert len({(e["prompt_hash"], e["seed"]) for e in new}) == 6  # each chain its own seed
+    assert all(0 < c.tokens <= 5 and c.logprob < 0 for cs in out for c in cs)
+    assert engine.stats.requests == 6 and engine.stats.cached == 0
+
+    # Same requests again with the cache: nothing sent, the same chains back.
+    again = OpenAIEngine("tiny", base_url=server.url, cache=tmp_path / "c.sqlite")
+    out2 = again.generate(texts, 2, sampling, more=lambda i, c: 1 if len(c) < 3 else 0)
+    assert len(server.log) == before + 6
+    assert [[c.text for c in cs] for cs in out2] == [[c.text for c in cs] for cs in out]
+    assert again.stats.cached == 6 and again.stats.requests == 0
+
+
+def test_option_scores_match_the_local_engine(tiny, tiny_model_dir, monkeypatch):
+    from logictune import models
+    from logictune.engines.hf import HFEngine
+
+    server, tok = tiny
+    monkeypatch.setattr(openai_engine, "_TOP_LOGPROBS", 10_000)  # the whole tiny vocabulary comes back
+    direct = [prompts.render_direct_prompt(tok, PROBLEM, q) for q in PROBLEM.questions]
+    cands = [list(q.letters) for q in PROBLEM.questions]
+    served = OpenAIEngine("tiny", base_url=server.url).score_next_token(direct, cands)
+    model, tokenizer = models.load_model(str(tiny_model_dir), dtype="fp32")
+    local = HFEngine(model, tokenizer).score_next_token(direct, cands)
+    assert [len(s) for s in served] == [3, 4]
+    for a, b in zip(served, local, strict=True):
+        assert a == pytest.approx(b, abs=1e-3)
+
+
+def test_predict_runs_on_the_served_model(tiny, tmp_path):
+    server, tok = tiny
+    gold = tmp_path / "gold.jsonl"
+    data.write_problems([PROBLEM], gold)
+    engine = OpenAIEngine("tiny", base_url=server.url, concurrency=4)
+    cfg = predict.PredictConfig(votes=2, adaptive=False, max_new_tokens=4)
+    summary = predict.predict(data.load_problems(gold), engine, tok, tmp_path / "pred.jsonl", cfg)
+    rows = [json.loads(line) for line in data.details_path(tmp_path / "pred.jsonl").read_text().splitlines()]
+    assert summary["questions"] == 2 and len(rows) == 2
+    assert all(len(r["samples"]) == 2 and r["answer"] in "ABCD" for r in rows)
+    submitted = json.loads((tmp_path / "pred.jsonl").read_text().splitlines()[0])
+    assert [q["answer"] for q in submitted["questions"]] == [r["answer"] for r in rows]
+
+
+def test_messages_go_to_the_chat_endpoint(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+    with TestServer() as server:
+        engine = OpenAIEngine("m", base_url=server.url)
+        [[c]] = engine.generate([prompts.build_teacher_messages(PROBLEM, PROBLEM.questions[1])], 1,
+                                SamplingParams(max_new_tokens=50))
+        with pytest.raises(NotImplementedError):
+            engine.score_next_token([[{"role": "user", "content": "x"}]], [["A"]])
+    assert [e["kind"] for e in server.log] == ["chat"]
+    assert c.text.endswith("答案是：D") and c.tokens > 0
+
+
+def test_engine_needs_a_model_name():
+    with pytest.raises(ValueError, match="model"):
+        OpenAIEngine(None)
