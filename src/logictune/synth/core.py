@@ -220,12 +220,17 @@ def _ground(pattern: Fact, binding: dict) -> Fact:
     return tuple(binding.get(t, t) if is_var(t) else t for t in pattern)
 
 
-def forward_chain(facts: Iterable[Fact], rules: Sequence[Rule], max_rounds: int = 50) -> dict[Fact, tuple]:
+def forward_chain(facts: Iterable[Fact], rules: Sequence[Rule], max_rounds: int = 50,
+                  indexed: bool = False) -> dict[Fact, tuple]:
     """The closure of ``facts`` under ``rules``: every derivable fact mapped to how it was first derived.
 
     A given fact maps to ``()``; a derived one to ``(rule_index, premises)``. Derivations are kept from
     the earliest round, so each proof is a shortest one in rounds (and the trace stays short).
+    ``indexed`` joins through an index on the facts' arguments (see :func:`_forward_chain_indexed`):
+    the same result and the same derivations, several times faster on larger programs.
     """
+    if indexed:
+        return _forward_chain_indexed(facts, rules, max_rounds)
     known: dict[Fact, tuple] = {tuple(f): () for f in facts}
     for _ in range(max_rounds):
         by_pred: dict[str, list[Fact]] = {}
@@ -242,6 +247,98 @@ def forward_chain(facts: Iterable[Fact], rules: Sequence[Rule], max_rounds: int 
         if not new:
             return known
         known.update(new)
+    raise RuntimeError("forward chaining did not reach a fixpoint")
+
+
+_UNBOUND = object()
+
+
+def _compile(goal: Fact) -> tuple:
+    """A body goal as (predicate, length, ((position, term, is-variable), ...)) for fast matching."""
+    return goal[0], len(goal), tuple((i, t, is_var(t)) for i, t in enumerate(goal) if i > 0)
+
+
+def _solutions(goals: Sequence[tuple], index: dict, binding: dict, fresh_from: dict | None,
+               fresh: bool) -> Iterable[dict]:
+    """Bindings of ``goals`` against ``index``, in the order of the plain join. ``fresh_from[key]`` is where
+    the facts added in the previous round start in ``index[key]`` (``None`` in the first round: all are
+    fresh); a binding whose premises are all older only re-derives known facts, so the last goal skips
+    the old facts when no earlier premise was fresh."""
+    if not goals:
+        yield binding
+        return
+    (pred, n, spec), rest = goals[0], goals[1:]
+    key = pred
+    for pos, term, var in spec:  # only the facts that agree on the first bound argument
+        v = binding.get(term, _UNBOUND) if var else term
+        if v is not _UNBOUND:
+            key = (pred, pos, v)
+            break
+    candidates = index.get(key, ())
+    start = 0 if fresh_from is None else fresh_from.get(key, len(candidates))
+    for j in range(0 if fresh or rest else start, len(candidates)):
+        fact = candidates[j]
+        if len(fact) != n:
+            continue
+        b = binding
+        for pos, term, var in spec:
+            f = fact[pos]
+            if var:
+                cur = b.get(term, _UNBOUND)
+                if cur is _UNBOUND:
+                    if b is binding:
+                        b = dict(binding)
+                    b[term] = f
+                elif cur != f:
+                    break
+            elif term != f:
+                break
+        else:
+            yield from _solutions(rest, index, b, fresh_from, fresh or j >= start)
+
+
+def _forward_chain_indexed(facts: Iterable[Fact], rules: Sequence[Rule], max_rounds: int) -> dict[Fact, tuple]:
+    """:func:`forward_chain` with an argument index kept up to date between rounds. A goal's candidates are
+    the facts that share its first bound argument, in the order the plain join meets them, and only
+    bindings that could derive something new are skipped (see :func:`_solutions`), so the first binding
+    that derives a fact, and hence every derivation, is the same as without the index."""
+    known: dict[Fact, tuple] = {}
+    index: dict = {}
+
+    def add(f: Fact, fresh_from: dict) -> None:
+        pred = f[0]
+        for pos in range(len(f)):
+            key = (pred, pos, f[pos]) if pos else pred
+            facts_at = index.get(key)
+            if facts_at is None:
+                facts_at = index[key] = []
+            if key not in fresh_from:
+                fresh_from[key] = len(facts_at)
+            facts_at.append(f)
+
+    for f in facts:
+        f = tuple(f)
+        if f not in known:
+            known[f] = ()
+            add(f, {})
+    compiled = [(tuple(_compile(g) for g in r.body), tuple((t, is_var(t)) for t in r.head),
+                 tuple(tuple((t, is_var(t)) for t in g) for g in r.body), r) for r in rules]
+    fresh_from: dict | None = None
+    for _ in range(max_rounds):
+        new: dict[Fact, tuple] = {}
+        for ri, (goals, head_spec, body_spec, rule) in enumerate(compiled):
+            for b in _solutions(goals, index, {}, fresh_from, fresh_from is None):
+                if rule.test is not None and not rule.test(b):
+                    continue
+                head = tuple(b.get(t, t) if var else t for t, var in head_spec)
+                if head not in known and head not in new:
+                    new[head] = (ri, tuple(tuple(b.get(t, t) if var else t for t, var in g) for g in body_spec))
+        if not new:
+            return known
+        known.update(new)
+        fresh_from = {}
+        for f in new:
+            add(f, fresh_from)
     raise RuntimeError("forward chaining did not reach a fixpoint")
 
 
