@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import pytest
 import torch
 
 from logictune import data, models, prompts
-from logictune.engines import SamplingParams
-from logictune.engines.hf import HFEngine, _prefix_groups
+from logictune.engines import SamplingParams, chain_seed
+from logictune.engines.hf import HFEngine, _cache_from, _prefix_groups
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +82,6 @@ def test_logprobs_are_the_models_and_sampling_is_seeded(tiny, real_prompts):
     engine = HFEngine(model, tokenizer, batch_size=8)
     sp = SamplingParams(max_new_tokens=8, temperature=1.0, top_p=1.0, top_k=0, seed=3)
     first = engine.generate(real_prompts[:2], 3, sp)
-    again = HFEngine(model, tokenizer, batch_size=2).generate(real_prompts[:2], 3, sp)
-    # Different batching, same seed: the draws come in another order, so only the counts must agree.
-    assert len(again) == len(first) and all(len(o) == 3 for o in again)
     repeat = HFEngine(model, tokenizer, batch_size=8).generate(real_prompts[:2], 3, sp)
     assert [c.token_ids for o in first for c in o] == [c.token_ids for o in repeat for c in o]
     # Recompute the sum of log-probs of one sampled completion with a plain forward pass.
@@ -96,16 +96,47 @@ def test_logprobs_are_the_models_and_sampling_is_seeded(tiny, real_prompts):
     assert len(chains) > 1, "three chains at temperature 1 should not all be equal"
 
 
-def test_stop_regex_ends_a_chain_at_the_answer_line(tiny):
+def test_a_chain_does_not_depend_on_batch_size_other_prompts_or_rounds(tiny, real_prompts):
+    model, tokenizer = tiny
+    params = [SamplingParams(max_new_tokens=10, temperature=1.0, top_p=0.95, top_k=32, seed=chain_seed(7, i))
+              for i in range(len(real_prompts))]
+
+    def run(batch_size, idx, n, more=None):
+        outs = HFEngine(model, tokenizer, batch_size=batch_size).generate(
+            [real_prompts[i] for i in idx], n, [params[i] for i in idx], more=more)
+        return {i: [c.token_ids for c in o] for i, o in zip(idx, outs, strict=True)}
+
+    everything = run(8, range(len(real_prompts)), 3)
+    assert len({tuple(c) for o in everything.values() for c in o}) > len(real_prompts), "chains should vary"
+    assert run(1, range(len(real_prompts)), 3) == everything  # another batch size
+    assert run(5, [4, 1, 6], 3) == {i: everything[i] for i in (4, 1, 6)}  # a subset (--limit, resume)
+    # Chains 0..2 drawn as one round, or as 1 then 2 more (adaptive voting): the same chains.
+    rounds = run(3, range(len(real_prompts)), 1, more=lambda i, c: 2 if len(c) == 1 else 0)
+    assert rounds == everything
+    # Another seed, other chains.
+    other = HFEngine(model, tokenizer, batch_size=8).generate(real_prompts[:1], 3, SamplingParams(
+        max_new_tokens=10, temperature=1.0, top_p=0.95, top_k=32, seed=chain_seed(8, 0)))
+    assert [c.token_ids for c in other[0]] != everything[0]
+
+
+@pytest.mark.parametrize("bad", [{"top_p": 0.0}, {"top_p": 1.5}, {"temperature": -0.1},
+                                 {"temperature": float("nan")}, {"top_k": -1}, {"max_new_tokens": 0}])
+def test_sampling_params_are_validated(bad):
+    with pytest.raises(ValueError):
+        SamplingParams(**bad)
+
+
+def test_stop_regex_ends_a_chain_at_the_answer_line(tiny, real_prompts):
     model, tokenizer = tiny
     engine = HFEngine(model, tokenizer, batch_size=4)
-    # Any text containing a byte-level "a" stops: the chain must end right where the match appears.
-    sp = SamplingParams(max_new_tokens=40, temperature=1.0, top_k=0, seed=1, stop_regex="[0-9]")
-    outs = engine.generate(["<|im_start|>user\n1+1=<|im_end|>\n<|im_start|>assistant\n"], 4, sp)
-    for c in outs[0]:
-        if c.finish_reason == "stop":
-            assert any(ch.isdigit() for ch in c.text)
-            assert not any(ch.isdigit() for ch in tokenizer.decode(c.token_ids[:-1]))
+    greedy = engine.generate(real_prompts[:1], 1, SamplingParams(max_new_tokens=20, temperature=0))[0][0]
+    # Stop on the text of tokens 5..6 of the greedy chain: it must end right where that text is complete.
+    needle = tokenizer.decode(greedy.token_ids[5:7])
+    first = next(k for k in range(1, 21) if needle in tokenizer.decode(greedy.token_ids[:k]))
+    sp = SamplingParams(max_new_tokens=20, temperature=0, stop_regex=re.escape(needle))
+    c = engine.generate(real_prompts[:1], 2, sp)[0][0]
+    assert c.finish_reason == "stop"
+    assert c.token_ids == greedy.token_ids[:first]
 
 
 def test_score_next_token_matches_a_forward_pass(tiny, real_prompts):
@@ -136,3 +167,84 @@ def test_more_adds_chains_from_the_cached_prompt_and_on_done_reports_each_prompt
     for out in outs:  # greedy: the extra chains, started from the cached prompt, equal the first
         assert len(out) == 3 and out[0].token_ids == out[1].token_ids == out[2].token_ids
     assert not engine._prompt_cache, "finished prompts leave the cache"
+
+
+def test_forced_prompt_cache_evictions_change_nothing(tiny, real_prompts):
+    model, tokenizer = tiny
+    sp = SamplingParams(max_new_tokens=6, temperature=0)
+
+    def more(i, c):
+        return 1 if len(c) < 3 else 0
+
+    kept = HFEngine(model, tokenizer, batch_size=3)
+    evicting = HFEngine(model, tokenizer, batch_size=3, prompt_cache_size=0)
+    a = kept.generate(real_prompts, 1, sp, more=more)
+    b = evicting.generate(real_prompts, 1, sp, more=more)
+    assert [[c.token_ids for c in o] for o in a] == [[c.token_ids for c in o] for o in b]
+    assert evicting.prefilled > kept.prefilled == len(real_prompts)  # evicted prompts were computed again
+
+
+def test_prompt_cache_is_sized_from_the_batch_so_no_prompt_is_prefilled_twice(tiny):
+    model, tokenizer = tiny
+    # 26 rows in flight: an admission prefills 26 prompts plus 52 of look-ahead; adaptive rounds come back.
+    engine = HFEngine(model, tokenizer, batch_size=26)
+    many = [f"<|im_start|>user\n第 {i} 题：甲乙丙谁说真话？<|im_end|>\n<|im_start|>assistant\n" for i in range(90)]
+    engine.generate(many, 1, SamplingParams(max_new_tokens=2, temperature=0),
+                    more=lambda i, c: 1 if len(c) < 2 else 0)
+    assert engine.prefilled == len(many)
+
+
+@pytest.fixture(scope="module")
+def tiny_adapter(tiny_model_dir, tmp_path_factory):
+    """A LoRA adapter with non-zero weights on the tiny model, saved like `logictune train` saves one."""
+    from peft import LoraConfig, get_peft_model
+
+    base, tokenizer = models.load_model(str(tiny_model_dir), dtype="fp32")
+    peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "o_proj"]))
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, param in peft_model.named_parameters():
+            if "lora_" in name:
+                param.copy_(torch.randn(param.shape, generator=generator) * 0.3)
+    out = tmp_path_factory.mktemp("adapter")
+    peft_model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def test_engine_on_an_unmerged_peft_model_matches_its_generate_without_deprecated_arguments(
+        tiny_model_dir, tiny_adapter, real_prompts):
+    model, tokenizer = models.load_model(str(tiny_model_dir), dtype="fp32", adapter=str(tiny_adapter))
+    assert type(model).__name__.startswith("Peft")
+    with warnings.catch_warnings():
+        # past_key_values is deprecated for `cache` (transformers 5.40 drops it): the engine must not use it.
+        warnings.filterwarnings("error", message=".*past_key_values.*")
+        outs = HFEngine(model, tokenizer, batch_size=4).generate(real_prompts[:3], 1,
+                                                                   SamplingParams(max_new_tokens=12, temperature=0))
+    eos = HFEngine(model, tokenizer).eos_ids
+    for prompt, out in zip(real_prompts[:3], outs, strict=True):
+        assert out[0].token_ids == reference(model, tokenizer, prompt, 12, eos)
+
+
+def test_adapter_is_merged_at_load_and_answers_like_the_unmerged_one(tiny_model_dir, tiny_adapter, real_prompts):
+    unmerged, tokenizer = models.load_model(str(tiny_model_dir), dtype="fp32", adapter=str(tiny_adapter))
+    merged, _ = models.load_model(str(tiny_model_dir), dtype="fp32", adapter=str(tiny_adapter), merge=True)
+    base, _ = models.load_model(str(tiny_model_dir), dtype="fp32")
+    assert not hasattr(merged, "peft_config") and "lora" not in " ".join(n for n, _ in merged.named_modules())
+    ids = tokenizer(real_prompts[0], return_tensors="pt", add_special_tokens=False).input_ids
+    with torch.no_grad():
+        want, got, plain = unmerged(ids).logits, merged(ids).logits, base(ids).logits
+    assert torch.allclose(got, want, atol=1e-4)
+    assert not torch.allclose(plain, want, atol=1e-2), "the adapter should change the model"
+
+
+def test_cache_from_builds_the_models_layer_types():
+    from transformers import DynamicCache, Qwen2Config
+
+    config = Qwen2Config(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, use_sliding_window=True, sliding_window=4,
+                         max_window_layers=1)
+    kv = [(torch.zeros(1, 1, 6, 8), torch.zeros(1, 1, 6, 8)) for _ in range(2)]
+    cache = _cache_from(kv, config)
+    assert [type(x) for x in cache.layers] == [type(x) for x in DynamicCache(config=config).layers]
+    assert len({type(x) for x in cache.layers}) == 2, "one sliding-window layer, one full-attention layer"

@@ -18,6 +18,7 @@ Greedy output equals ``model.generate``'s token for token (tests/test_engine_hf.
 from __future__ import annotations
 
 import inspect
+import random
 import re
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import Completion, SamplingParams
+from . import Completion, SamplingParams, chain_seed, per_prompt
 
 # Compact the batch once this share of its rows has finished: copying the KV cache costs about as
 # much as a few decode steps, so doing it for every finished row would cost more than it saves.
@@ -37,29 +38,34 @@ DoneFn = Callable[[int, list[Completion]], None]
 
 
 class HFEngine:
-    def __init__(self, model, tokenizer, *, batch_size: int = 16, progress=None, prompt_cache_size: int = 64,
+    def __init__(self, model, tokenizer, *, batch_size: int = 16, progress=None, prompt_cache_size: int | None = None,
                  min_shared_prefix: int = 32):
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = max(1, batch_size)
         self.progress = progress  # called with (prompts_done, tokens_generated) after each batch
         self.device = next(model.parameters()).device
-        params = inspect.signature(model.forward).parameters
-        # transformers 5.x renamed past_key_values to cache; PEFT wrappers take **kwargs.
-        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        # A PeftModel passes keyword arguments through to its base model: ask the base model which name
+        # its cache argument has (transformers 5.x renamed past_key_values to cache).
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        self._cache_kw = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
         self.eos_ids = _eos_ids(model, tokenizer)
-        # Prompt KV caches kept between calls, so later adaptive rounds skip the prompt's prefill.
-        self.prompt_cache_size = prompt_cache_size
+        # Prompt KV caches kept between calls, so later adaptive rounds skip the prompt's prefill. An
+        # admission prefills up to batch_size prompts plus 2 * batch_size of look-ahead, and the rows in
+        # flight (up to batch_size prompts) come back for more chains: a smaller cache would evict prompts
+        # just prefilled and compute them again.
+        self.prompt_cache_size = 4 * self.batch_size if prompt_cache_size is None else prompt_cache_size
         self.min_shared_prefix = min_shared_prefix
         self._prompt_cache: OrderedDict[str, tuple[list, torch.Tensor]] = OrderedDict()
         # KV of token prefixes: the instruction every prompt starts with, and recent problem statements.
         self.prefix_cache_size = 16
         self._prefix_cache: OrderedDict[tuple[int, ...], list] = OrderedDict()
         self._base_keys: set[tuple[int, ...]] = set()
+        self.prefilled = 0  # prompts whose prefill was computed (not found in the cache): for tests, benches
 
     # ------------------------------------------------------------ generate
 
-    def generate(self, prompts: list[str], n: int, sampling: SamplingParams, *,
+    def generate(self, prompts: list[str], n: int, sampling: SamplingParams | list[SamplingParams], *,
                  more: MoreFn | None = None, on_done: DoneFn | None = None) -> list[list[Completion]]:
         """``n`` chains per prompt (plus what ``more`` asks for) from one pool of rows refilled as chains end.
 
@@ -67,21 +73,27 @@ class HFEngine:
         the pool and waiting chains take their place (continuous batching). When every chain of a prompt
         has ended, ``more(i, completions)`` may ask for further chains (adaptive voting: they start from
         the cached prompt, ahead of the queue); otherwise ``on_done(i, completions)`` reports the prompt.
+        Chain ``j`` of prompt ``i`` draws from its own generator, seeded ``chain_seed(seed_i, j)``, so its
+        text is the same whatever the batch size, the other prompts or the order rows finish in.
         """
         if n < 1:
             raise ValueError("n must be >= 1")
-        sp = sampling
+        params = per_prompt(sampling, len(prompts))
+        if len({(p.temperature, p.top_p, p.top_k) for p in params}) > 1:
+            raise ValueError("the hf engine samples all prompts of one call alike: only seeds, stops and "
+                             "max_new_tokens may differ between them")
+        sp = params[0] if params else sampling
+        stops = {r: re.compile(r) for r in {p.stop_regex for p in params} if r}
         token_ids = {p: self._ids(p) for p in prompts}  # tokenized once, for the queue order and the prefill
         ids = [token_ids[p] for p in prompts]
         # Lexicographic token order puts the questions of one problem side by side: admitted together,
         # they share the problem's prefill.
         queue: deque[tuple[int, int]] = deque((i, n) for i in sorted(range(len(prompts)), key=lambda i: ids[i]))
-        results: list[list[Completion]] = [[] for _ in prompts]
+        results: list[dict[int, Completion]] = [{} for _ in prompts]  # by chain index
+        started = [0] * len(prompts)  # chains started per prompt: the next chain's index
         open_chains = [n] * len(prompts)
-        generator = torch.Generator(device="cpu").manual_seed(sp.seed)
-        stop = re.compile(sp.stop_regex) if sp.stop_regex else None
         eos = torch.tensor(sorted(self.eos_ids))
-        pool = _Pool(self._cache_kw)
+        pool = _Pool(self._cache_kw, self.model.config)
         # Admit only once enough rows are free: each admission copies the pool's KV cache.
         admit_at = max(1, self.batch_size // 4)
 
@@ -104,13 +116,20 @@ class HFEngine:
                         ahead = [prompts[i] for i, _ in list(queue)[: 2 * self.batch_size]]
                         self._prefill(list(dict.fromkeys(needed + ahead)), token_ids=token_ids)
                     kv, last = self._prefill(needed, token_ids=token_ids)
-                    pool.admit(kv, last, take)
-                next_tok, tok_logprob = _sample(pool.logits, sp, generator)
+                    chains = []
+                    for i, k in take:
+                        chains.append([(j, random.Random(chain_seed(params[i].seed, j)))
+                                       for j in range(started[i], started[i] + k)])
+                        started[i] += k
+                    pool.admit(kv, last, take, chains)
+                next_tok, tok_logprob = _sample(pool.logits, sp, [r.rng for r in pool.rows])
                 is_eos = torch.isin(next_tok, eos).tolist()
                 for row, tok, lp, ended in zip(pool.rows, next_tok.tolist(), tok_logprob.tolist(), is_eos,
                                                strict=True):
                     if row.finish:
                         continue
+                    i = row.prompt
+                    stop = stops.get(params[i].stop_regex)
                     if ended:
                         row.finish = "eos"
                     else:
@@ -118,32 +137,32 @@ class HFEngine:
                         row.logprob += lp
                         if stop and stop.search(self.tokenizer.decode(row.tokens[-_TAIL_TOKENS:])):
                             row.finish = "stop"
-                        elif len(row.tokens) >= sp.max_new_tokens:
+                        elif len(row.tokens) >= params[i].max_new_tokens:
                             row.finish = "length"
                     if not row.finish:
                         continue
-                    i = row.prompt
                     text = self.tokenizer.decode(row.tokens, skip_special_tokens=True)
-                    results[i].append(Completion(text, row.tokens, row.logprob, row.finish))
+                    results[i][row.chain] = Completion(text, row.tokens, row.logprob, row.finish)
                     open_chains[i] -= 1
                     if self.progress:
                         self.progress(0, len(row.tokens))
                     if open_chains[i] == 0:
-                        extra = more(i, results[i]) if more else 0
+                        so_far = [results[i][j] for j in sorted(results[i])]
+                        extra = more(i, so_far) if more else 0
                         if extra > 0:
                             open_chains[i] = extra
                             queue.appendleft((i, extra))
                         else:
                             self._prompt_cache.pop(prompts[i], None)  # no more chains will start from it
                             if on_done:
-                                on_done(i, results[i])
+                                on_done(i, so_far)
                 n_done = sum(1 for r in pool.rows if r.finish)
                 if n_done and (n_done == len(pool.rows) or n_done >= _COMPACT_SHARE * len(pool.rows)
                                or (queue and self.batch_size - len(pool.rows) + n_done >= admit_at)):
                     next_tok = pool.retire(next_tok)
                 if pool.rows:
                     pool.step(self.model, next_tok.to(self.device))
-        return results
+        return [[r[j] for j in sorted(r)] for r in results]
 
     def _ids(self, prompt: str) -> list[int]:
         return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
@@ -158,6 +177,7 @@ class HFEngine:
         found = {p: self._prompt_cache[p] for p in prompts if p in self._prompt_cache}
         missing = [p for p in dict.fromkeys(prompts) if p not in found]
         if missing:
+            self.prefilled += len(missing)
             ids = [token_ids[p] if token_ids and p in token_ids else self._ids(p) for p in missing]
             # Three levels: the instruction every prompt starts with (kept across calls), then each
             # problem's statement (shared by its questions), then each question.
@@ -267,7 +287,7 @@ class HFEngine:
                 keys = torch.cat([_pad_left((p or empty)[layer][0], width_past) for p in past])
                 values = torch.cat([_pad_left((p or empty)[layer][1], width_past) for p in past])
                 layers.append((keys, values))
-            cache = _cache_from(layers)
+            cache = _cache_from(layers, self.model.config)
             past_mask = torch.zeros((len(past), width_past), dtype=torch.long, device=self.device)
             for j, n in enumerate(past_len):
                 past_mask[j, width_past - n:] = 1
@@ -318,6 +338,8 @@ class HFEngine:
 class _Row:
     prompt: int
     position: int  # position id of the next token
+    chain: int  # the chain's index among its prompt's chains
+    rng: random.Random  # the chain's own generator: one uniform draw per sampled token
     tokens: list[int] = field(default_factory=list)
     logprob: float = 0.0
     finish: str | None = None
@@ -326,16 +348,18 @@ class _Row:
 class _Pool:
     """The rows in flight: one left-padded KV cache, its attention mask, and each row's next logits."""
 
-    def __init__(self, cache_kw: str):
+    def __init__(self, cache_kw: str, config):
         self.cache_kw = cache_kw
+        self.config = config
         self.rows: list[_Row] = []
         self.cache = None
         self.attention: torch.Tensor | None = None
         self.logits: torch.Tensor | None = None
 
     def admit(self, kv: list[list[tuple[torch.Tensor, torch.Tensor]]], last: torch.Tensor,
-              take: list[tuple[int, int]]) -> None:
-        """Add ``k`` rows for each ``(prompt, k)`` in ``take``, each starting from that prompt's prefill."""
+              take: list[tuple[int, int]], chains: list[list[tuple[int, random.Random]]]) -> None:
+        """Add ``k`` rows for each ``(prompt, k)`` in ``take``, each starting from that prompt's prefill;
+        ``chains[t]`` holds the chain index and generator of each of take[t]'s rows."""
         counts = torch.tensor([k for _, k in take])
         lengths = [item[0][0].shape[-2] for item in kv]
         width = max([*lengths, self.attention.shape[1] if self.rows else 0])
@@ -358,9 +382,10 @@ class _Pool:
             self.attention = torch.cat([_pad_left(self.attention, width, dim=1), attention])
             self.logits = torch.cat([self.logits, logits])
         else:
-            self.cache = _cache_from(new_kv)
+            self.cache = _cache_from(new_kv, self.config)
             self.attention, self.logits = attention, logits
-        self.rows += [_Row(i, length) for (i, k), length in zip(take, lengths, strict=True) for _ in range(k)]
+        self.rows += [_Row(i, length, j, rng) for (i, _), length, rows in zip(take, lengths, chains, strict=True)
+                      for j, rng in rows]
 
     def retire(self, next_tok: torch.Tensor) -> torch.Tensor:
         """Drop finished rows and the leading columns no remaining row attends to."""
@@ -429,17 +454,23 @@ def _pad_left(t: torch.Tensor, width: int, dim: int = -2) -> torch.Tensor:
     return torch.cat([t.new_zeros(shape), t], dim=dim)
 
 
-def _cache_from(kv: list[tuple[torch.Tensor, torch.Tensor]]):
+def _cache_from(kv: list[tuple[torch.Tensor, torch.Tensor]], config):
+    """A DynamicCache holding ``kv``, built for the model's config (its layer types, sliding windows)."""
     from transformers import DynamicCache
 
-    cache = DynamicCache()
+    cache = DynamicCache(config=config)
     for layer_idx, (keys, values) in enumerate(kv):
         cache.update(keys, values, layer_idx)
     return cache
 
 
-def _sample(logits: torch.Tensor, sp: SamplingParams, generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw one token per row; returns the tokens and their untempered log-probs under the model."""
+def _sample(logits: torch.Tensor, sp: SamplingParams, rngs: list[random.Random]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw one token per row; returns the tokens and their untempered log-probs under the model.
+
+    Each row draws one uniform from its own generator and takes the token where the cumulative
+    probability passes it (inverse CDF): the draw depends on that row's chain alone, and only the B
+    uniforms travel to the device, where the sampling itself runs.
+    """
     logprobs = torch.log_softmax(logits, dim=-1)
     if sp.temperature <= 0:
         tok = logits.argmax(-1)
@@ -451,7 +482,9 @@ def _sample(logits: torch.Tensor, sp: SamplingParams, generator) -> tuple[torch.
         # Keep the smallest prefix whose mass reaches top_p (the first token always stays).
         outside = probs.cumsum(-1) - probs >= sp.top_p
         probs = probs.masked_fill(outside, 0.0)
-    choice = torch.multinomial(probs.cpu(), 1, generator=generator).to(logits.device)
+    cdf = probs.cumsum(-1)
+    u = torch.tensor([rng.random() for rng in rngs], dtype=cdf.dtype, device=cdf.device)[:, None] * cdf[:, -1:]
+    choice = (cdf <= u).sum(-1, keepdim=True).clamp(max=k - 1)
     tok = top_ids.gather(-1, choice)[:, 0]
     return tok.cpu(), logprobs.gather(-1, tok[:, None])[:, 0].cpu()
 
@@ -459,10 +492,7 @@ def _sample(logits: torch.Tensor, sp: SamplingParams, generator) -> tuple[torch.
 def _new_cache(model):
     from transformers import DynamicCache
 
-    try:
-        return DynamicCache(config=model.config)
-    except TypeError:  # older transformers
-        return DynamicCache()
+    return DynamicCache(config=model.config)
 
 
 def _eos_ids(model, tokenizer) -> set[int]:
