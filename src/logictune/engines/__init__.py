@@ -5,7 +5,8 @@ Engines never parse answers or vote: that is :mod:`logictune.voting`'s job.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -13,14 +14,46 @@ from typing import Protocol
 @dataclass
 class SamplingParams:
     max_new_tokens: int = 512
-    temperature: float = 0.7
+    temperature: float = 0.7  # 0: greedy
     top_p: float = 0.9
     # Sampling looks at the top_k tokens only, then applies top_p inside them: sorting the whole
     # 152k vocabulary every step is what makes plain generate slow on CPU. 0 = whole vocabulary.
     top_k: int = 64
+    # Chain j of a prompt samples from chain_seed(seed, j) alone, so its text does not depend on the
+    # batch size, the other prompts or the order chains run in.
     seed: int = 0
     # Stop a completion as soon as its text matches this regex (the answer line is out).
     stop_regex: str | None = None
+    # The same stops as plain strings, for engines that cannot stop on a regex (vLLM, HTTP servers).
+    stop: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.temperature >= 0:  # also rejects NaN
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be within (0, 1], got {self.top_p}")
+        if self.top_k < 0:
+            raise ValueError(f"top_k must be >= 0 (0: whole vocabulary), got {self.top_k}")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+
+
+def chain_seed(*parts) -> int:
+    """A 63-bit seed from its parts, e.g. (seed, problem id, question index) or (prompt seed, chain index).
+
+    A hash, not ``seed + j``: neighbouring seeds of one generator must not give related streams.
+    """
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "big") >> 1
+
+
+def per_prompt(sampling: SamplingParams | Sequence[SamplingParams], n_prompts: int) -> list[SamplingParams]:
+    """One SamplingParams per prompt: ``generate`` takes one for all prompts or a list of them."""
+    if isinstance(sampling, SamplingParams):
+        return [sampling] * n_prompts
+    sampling = list(sampling)
+    if len(sampling) != n_prompts:
+        raise ValueError(f"{len(sampling)} sampling params for {n_prompts} prompts")
+    return sampling
 
 
 @dataclass
@@ -38,14 +71,17 @@ class Completion:
 
 
 class Engine(Protocol):
-    def generate(self, prompts: list[str], n: int, sampling: SamplingParams, *,
+    def generate(self, prompts: list[str], n: int, sampling: SamplingParams | Sequence[SamplingParams], *,
                  more: Callable[[int, list[Completion]], int] | None = None,
                  on_done: Callable[[int, list[Completion]], None] | None = None) -> list[list[Completion]]:
-        """``n`` completions for each prompt, in prompt order.
+        """``n`` completions for each prompt, in prompt order, each prompt's in chain order.
 
+        ``sampling`` is one SamplingParams for all prompts or one per prompt (their seeds and stops differ:
+        see :func:`per_prompt`). Chain ``j`` of prompt ``i`` samples from ``chain_seed(sampling[i].seed, j)``.
         When all chains of prompt ``i`` have ended, ``more(i, completions)`` may ask for that many more
         (adaptive voting); a prompt that needs no more is reported through ``on_done(i, completions)``
         as soon as it is finished, so callers can write results while the rest is still running.
+        Every prompt is reported to ``on_done`` exactly once.
         """
         ...
 
@@ -59,8 +95,12 @@ def get_engine(name: str, model, tokenizer, **options) -> Engine:
         from .hf import HFEngine
 
         return HFEngine(model, tokenizer, **options)
+    if name == "vllm":
+        from .vllm import VLLMEngine  # imports vllm itself only when constructed
+
+        return VLLMEngine(model, tokenizer, **options)
     if name == "openai":
         from .openai import OpenAIEngine
 
         return OpenAIEngine(model, tokenizer, **options)
-    raise ValueError(f"unknown engine {name!r}; available: hf, openai")
+    raise ValueError(f"unknown engine {name!r}; available: hf, vllm, openai")
