@@ -184,6 +184,9 @@ def predict_cmd(
                                               "trained on."),
     limit: int | None = typer.Option(None, help="Answer only the first N problems."),
     overwrite: bool = typer.Option(False, help="Discard details of an earlier run instead of resuming."),
+    few_shot: int = typer.Option(0, help="Show the K most similar solved questions of --few-shot-pool first "
+                                 "(BM25); train with the same few_shot and pool."),
+    few_shot_pool: Path | None = typer.Option(None, help="Problems JSONL with answers to draw shots from."),
 ):
     """Answer every question of DATA; writes the submission and per-question details, resumable."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -199,6 +202,13 @@ def predict_cmd(
                                     confidence=None if confidence >= 1 else confidence,
                                     max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                                     top_k=top_k, seed=seed)
+        if few_shot:
+            from .retrieval import ShotPool
+
+            if not few_shot_pool:
+                fail("--few-shot needs --few-shot-pool FILE (the training data)")
+            pool = ShotPool.from_file(few_shot_pool)
+            cfg.shots = lambda p, i: pool.shots(p, i, few_shot)
         options: dict = {"batch_size": batch_size}
         if engine == "hf":
             lm, tokenizer = models.load_model(model, dtype=dtype, adapter=str(adapter) if adapter else None,
@@ -225,7 +235,8 @@ def predict_cmd(
     problems = problems[:limit] if limit else problems
     total = sum(len(p.questions) for p in problems)
     run_info = {"model": model, "adapter": str(adapter) if adapter else None, "data": str(data_file),
-                "engine": engine, "dtype": used_dtype}
+                "engine": engine, "dtype": used_dtype,
+                **({"few_shot": few_shot, "few_shot_pool": str(few_shot_pool)} if few_shot else {})}
     columns = [TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                TimeRemainingColumn()]
     with Progress(*columns, console=console) as progress:

@@ -35,6 +35,8 @@ class PredictConfig:
     top_k: int = 64
     seed: int = 0
     chunk_questions: int = 32  # direct method and option scoring: questions per write of the details file
+    # Few-shot (retrieval.ShotPool): (problem, question index) -> solved questions shown before it.
+    shots: Callable[[data.Problem, int], Sequence[prompts.Shot]] | None = None
 
     def __post_init__(self):
         if self.method not in ("cot", "direct"):
@@ -53,6 +55,7 @@ class QuestionState:
     problem: data.Problem
     index: int
     samples: list[voting.Sample] = field(default_factory=list)
+    shots: Sequence[prompts.Shot] = ()  # few-shot examples rendered before the question
 
     @property
     def question(self) -> data.Question:
@@ -141,14 +144,15 @@ def sample_chains(states: list[QuestionState], engine: Engine, tokenizer, cfg: P
     first = min(cfg.first_round, cfg.votes) if cfg.adaptive else cfg.votes
     sampling = SamplingParams(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
                               top_k=cfg.top_k, seed=cfg.seed, stop_regex=prompts.ANSWER_STOP_REGEX)
-    engine.generate([prompts.render_prompt(tokenizer, s.problem, s.question) for s in states], first, sampling,
+    engine.generate([prompts.render_prompt(tokenizer, s.problem, s.question, shots=s.shots) for s in states],
+                    first, sampling,
                     more=more, on_done=lambda i, _: on_done(states[i]))
 
 
 def score_options(states: list[QuestionState], engine: Engine, tokenizer) -> list[list[float]]:
     """The model's log-prob of each option letter as the next token after ``答案是：``."""
     return engine.score_next_token(
-        [prompts.render_direct_prompt(tokenizer, s.problem, s.question) for s in states],
+        [prompts.render_direct_prompt(tokenizer, s.problem, s.question, shots=s.shots) for s in states],
         [list(s.question.letters) for s in states],
     )
 
@@ -177,6 +181,10 @@ def answer_with_scores(states: list[QuestionState], engine: Engine, tokenizer, m
     need = [i for i, s in enumerate(states) if voting.vote(s.samples).answer is None]
     scores = dict(zip(need, score_options([states[i] for i in need], engine, tokenizer), strict=True)) if need else {}
     return details_rows(states, method, scores)
+
+
+def _state(problem: data.Problem, index: int, cfg: PredictConfig) -> QuestionState:
+    return QuestionState(problem, index, shots=cfg.shots(problem, index) if cfg.shots else ())
 
 
 def predict(
@@ -218,10 +226,10 @@ def predict(
 
         if cfg.method == "direct":
             for chunk in _chunks(todo, cfg.chunk_questions):
-                write(answer_with_scores([QuestionState(p, i) for p in chunk for i in range(len(p.questions))],
+                write(answer_with_scores([_state(p, i, cfg) for p in chunk for i in range(len(p.questions))],
                                          engine, tokenizer, "direct"))
         else:
-            states = [QuestionState(p, i) for p in todo for i in range(len(p.questions))]
+            states = [_state(p, i, cfg) for p in todo for i in range(len(p.questions))]
             of_problem = {p.id: [s for s in states if s.problem is p] for p in todo}
             left = {p.id: len(p.questions) for p in todo}
             unanswered: list[data.Problem] = []

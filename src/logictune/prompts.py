@@ -6,6 +6,9 @@ for the answering model goes through :func:`build_messages` / :func:`render_prom
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from .data import LETTERS, Problem, Question
 from .voting import CONDITIONALS
 
@@ -49,8 +52,24 @@ def user_message(problem: Problem, question: Question) -> str:
     )
 
 
-def build_messages(problem: Problem, question: Question, system: str | None = SYSTEM_PROMPT) -> list[dict]:
+@dataclass(frozen=True)
+class Shot:
+    """A solved question shown before the one asked (few-shot; see retrieval.py)."""
+
+    problem: Problem
+    question: Question
+    answer: str
+    rationale: str | None = None
+
+
+def build_messages(problem: Problem, question: Question, system: str | None = SYSTEM_PROMPT,
+                   shots: Sequence[Shot] = ()) -> list[dict]:
+    """The conversation the model answers. Shots come first as earlier turns of it: the same user message,
+    answered the way the model should answer (the answer line, after the rationale when there is one)."""
     messages = [{"role": "system", "content": system}] if system else []
+    for shot in shots:
+        messages.append({"role": "user", "content": user_message(shot.problem, shot.question)})
+        messages.append({"role": "assistant", "content": completion_text(shot.answer, shot.rationale)})
     messages.append({"role": "user", "content": user_message(problem, question)})
     return messages
 
@@ -76,16 +95,17 @@ def render_messages(tokenizer, messages: list[dict]) -> str:
     return "".join(f"{m['content']}\n\n" for m in messages) + "解答：\n"
 
 
-def render_prompt(tokenizer, problem: Problem, question: Question, system: str | None = SYSTEM_PROMPT) -> str:
-    return render_messages(tokenizer, build_messages(problem, question, system))
+def render_prompt(tokenizer, problem: Problem, question: Question, system: str | None = SYSTEM_PROMPT,
+                  shots: Sequence[Shot] = ()) -> str:
+    return render_messages(tokenizer, build_messages(problem, question, system, shots))
 
 
-def render_direct_prompt(tokenizer, problem: Problem, question: Question) -> str:
+def render_direct_prompt(tokenizer, problem: Problem, question: Question, shots: Sequence[Shot] = ()) -> str:
     """The prompt for answering without a chain: the assistant turn already opened with ``答案是：``.
 
     The next token's distribution over the option letters is the model's answer.
     """
-    return render_prompt(tokenizer, problem, question) + ANSWER_PREFIX
+    return render_prompt(tokenizer, problem, question, shots=shots) + ANSWER_PREFIX
 
 
 # ---------------------------------------------------------------- the teacher prompt

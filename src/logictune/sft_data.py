@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from . import prompts
@@ -165,8 +165,12 @@ def split_answer_line(rationale: str) -> tuple[str, str | None]:
 # ---------------------------------------------------------------- examples
 
 
+# Few-shot: (problem, question index) -> the solved questions its prompt shows first (retrieval.ShotPool).
+ShotsFor = Callable[[Problem, int], Sequence[prompts.Shot]]
+
+
 def make_example(problem: Problem, index: int, letter: str, rationale: str | None, *,
-                 conversational: bool = True, tokenizer=None) -> dict:
+                 conversational: bool = True, tokenizer=None, shots: Sequence[prompts.Shot] = ()) -> dict:
     """One trl prompt/completion row.
 
     Conversational (the model has a chat template): ``prompt`` is the message list that predict renders and
@@ -177,10 +181,11 @@ def make_example(problem: Problem, index: int, letter: str, rationale: str | Non
     question = problem.questions[index]
     completion = prompts.completion_text(letter, rationale)
     if conversational:
-        row = {"prompt": prompts.build_messages(problem, question),
+        row = {"prompt": prompts.build_messages(problem, question, shots=shots),
                "completion": [{"role": "assistant", "content": completion}]}
     else:
-        row = {"prompt": prompts.render_prompt(tokenizer, problem, question), "completion": completion}
+        row = {"prompt": prompts.render_prompt(tokenizer, problem, question, shots=shots),
+               "completion": completion}
     row.update(id=problem.id, question_index=index, answer=letter)
     return row
 
@@ -188,14 +193,15 @@ def make_example(problem: Problem, index: int, letter: str, rationale: str | Non
 def build_examples(problems: Sequence[Problem], rationales: Sequence[Rationale] | None = None, *,
                    missing_rationale: str = "drop", conversational: bool = True, tokenizer=None,
                    rationale_source: str = "rationales", check_match: bool = True,
-                   ) -> tuple[list[dict], DataReport]:
+                   shots_for: ShotsFor | None = None) -> tuple[list[dict], DataReport]:
     """Examples for every question, and a report of what was dropped and why (no length filter here).
 
     With rationales, each rationale of a question is one example (several per question are kept: STaR
     and multi-sample distillation write more than one). A question without one is dropped, or trained
     answer-only when ``missing_rationale == "answer_only"``. Without rationales every labelled question
     is one answer-only example. ``check_match=False`` skips the checks that the rationales belong to
-    ``problems`` (for one side of a split, once the whole data has been checked).
+    ``problems`` (for one side of a split, once the whole data has been checked). ``shots_for`` gives each
+    question's few-shot examples, the same for all of its rationales.
     """
     if missing_rationale not in ("drop", "answer_only"):
         raise ValueError(f"missing_rationale must be 'drop' or 'answer_only', got {missing_rationale!r}")
@@ -208,12 +214,13 @@ def build_examples(problems: Sequence[Problem], rationales: Sequence[Rationale] 
     for p in problems:
         for i, q in enumerate(p.questions):
             rats = grouped.get((p.id, i), [])
+            shots = shots_for(p, i) if shots_for else ()
             if rationales is None or (not rats and missing_rationale == "answer_only"):
                 if q.answer is None:
                     report.dropped["no_answer"] += 1
                     continue
                 examples.append(make_example(p, i, q.answer, None, conversational=conversational,
-                                             tokenizer=tokenizer))
+                                             tokenizer=tokenizer, shots=shots))
                 report.answer_only += 1
                 continue
             if not rats:
@@ -231,7 +238,7 @@ def build_examples(problems: Sequence[Problem], rationales: Sequence[Rationale] 
                     report.dropped["rationale_disagrees"] += 1
                 else:
                     examples.append(make_example(p, i, letter, text, conversational=conversational,
-                                                 tokenizer=tokenizer))
+                                                 tokenizer=tokenizer, shots=shots))
                     report.with_rationale += 1
     report.examples = len(examples)
     return examples, report

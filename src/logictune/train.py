@@ -31,7 +31,7 @@ import yaml
 from trl import SFTTrainer
 
 from . import data as data_mod
-from . import models, sft_data
+from . import models, retrieval, sft_data
 from .train_config import (  # noqa: F401 - the config layer, re-exported: train.load_config etc.
     ALIASES,
     RESUMABLE_KEYS,
@@ -171,11 +171,20 @@ def build_datasets(cfg: TrainConfig, tokenizer) -> Datasets:
         every = problems + (eval_problems if cfg.eval_data else [])
         _, ignored = sft_data.index_rationales(every, rationales, cfg.rationales)
     conversational = bool(getattr(tokenizer, "chat_template", None))
+    shots_for = None
+    if cfg.few_shot:
+        # The pool never holds an eval problem: its answer would sit in a training prompt.
+        pool = data_mod.load_problems(cfg.few_shot_pool) if cfg.few_shot_pool else train_problems
+        held = {p.id for p in eval_problems} | {_text(p) for p in eval_problems}
+        shot_pool = retrieval.ShotPool([p for p in pool if p.id not in held and _text(p) not in held])
+
+        def shots_for(problem, index):
+            return shot_pool.shots(problem, index, cfg.few_shot)
 
     def make(part):
         examples, report = sft_data.build_examples(
             part, rationales, missing_rationale=cfg.missing_rationale, conversational=conversational,
-            tokenizer=tokenizer, check_match=False)
+            tokenizer=tokenizer, check_match=False, shots_for=shots_for)
         report.ignored_rationales = ignored
         return examples, report, sft_data.count_tokens(examples, tokenizer)
 
