@@ -9,6 +9,8 @@ the end. Rerunning the same command resumes where it stopped.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
@@ -17,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import data, prompts, voting
-from .engines import Completion, Engine, SamplingParams
+from .engines import Completion, Engine, SamplingParams, chain_seed
 
 
 @dataclass
@@ -43,9 +45,19 @@ class PredictConfig:
             raise ValueError(f"method must be 'cot' or 'direct', got {self.method!r}")
         if self.votes < 1:
             raise ValueError("votes must be >= 1")
+        if self.first_round < 1:
+            raise ValueError("first_round must be >= 1")
+        # Checks temperature >= 0, top_p in (0, 1], top_k >= 0, max_new_tokens >= 1 before any model loads.
+        self.sampling(self.seed)
+
+    def sampling(self, seed: int, n_options: int = 4) -> SamplingParams:
+        return SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
+                              top_k=self.top_k, seed=seed, stop_regex=prompts.answer_stop_regex(n_options),
+                              stop=prompts.answer_stop_strings(n_options))
 
 
-# Settings that change the answers: a resumed run must use the same ones.
+# Settings that change the answers: a resumed run must use the same ones (with the caller's run_info:
+# model, adapter, data, engine, dtype).
 _RUN_KEYS = ("method", "votes", "adaptive", "first_round", "confidence", "max_new_tokens", "temperature",
              "top_p", "top_k", "seed")
 
@@ -74,37 +86,80 @@ def run_path(out: Path) -> Path:
 
 
 def read_details(path: Path) -> list[dict]:
-    """Details written so far. A last line cut short by a kill is dropped (and truncated away)."""
+    """Details written so far.
+
+    Only the last line may be torn (a kill in the middle of a write, so no newline ends it): it is
+    dropped and truncated away. Any other bad line is an error naming it: dropping it, or what follows
+    it, would silently destroy answers already paid for.
+    """
     if not path.exists():
         return []
-    rows, good_bytes = [], 0
-    with open(path, "rb") as f:
-        for raw in f:
-            if not raw.endswith(b"\n"):
-                break
-            try:
-                rows.append(json.loads(raw))
-            except json.JSONDecodeError:
-                break
-            good_bytes += len(raw)
-    if good_bytes != path.stat().st_size:
-        with open(path, "r+b") as f:
-            f.truncate(good_bytes)
+    with open(path, "r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size:
+            f.seek(max(0, size - (1 << 20)))
+            tail = f.read()
+            if not tail.endswith(b"\n"):  # every row is written with its newline: this one was cut short
+                cut = tail.rfind(b"\n")
+                if cut < 0 and size > len(tail):
+                    raise ValueError(f"{path}: its last line is over 1 MiB long; not a details file?")
+                f.truncate(size - len(tail) + cut + 1)
+    rows = []
+    for lineno, row, error in data.iter_jsonl(path):
+        if error is None and not (isinstance(row, dict) and "id" in row and isinstance(row.get("question_index"), int)):
+            error = "a details row needs 'id' and an integer 'question_index'"
+        if error:
+            raise ValueError(f"{path}:{lineno}: {error}; only a last line cut short by a kill is dropped, so "
+                             "fix or remove this one, or pass --overwrite to start over")
+        rows.append(row)
     return rows
 
 
 def _check_run(out: Path, run_info: dict, overwrite: bool) -> None:
-    """Refuse to resume details made with other settings; they would mix two experiments."""
+    """Refuse to resume details made with other settings, or with settings nobody recorded."""
     path, details = run_path(out), data.details_path(out)
     if overwrite:
         details.unlink(missing_ok=True)
-    elif path.exists() and details.exists():
+    elif details.exists() and not path.exists():
+        raise ValueError(f"{details} exists but {path} does not, so the settings that made it are unknown; "
+                         "pass --overwrite to start over")
+    elif details.exists():
         old = json.loads(path.read_text(encoding="utf-8"))
         changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in run_info.items() if old.get(k) != v]
         if changed:
             raise ValueError(f"{details} was written with other settings ({'; '.join(changed)}); "
                              "rerun with the same ones to resume, or pass --overwrite to start over")
     data.atomic_write_text(path, json.dumps(run_info, ensure_ascii=False, indent=2) + "\n")
+
+
+def lock_path(out: Path) -> Path:
+    return Path(out).with_suffix(".lock")
+
+
+@contextlib.contextmanager
+def lock_output(out: Path):
+    """Hold an exclusive lock on ``out`` while writing it: two runs appending to one details file would
+    answer every question twice. The lock file names the holder's PID; the OS drops the lock when the
+    process dies, so a killed run never leaves a stale one."""
+    path = lock_path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise ValueError(f"{out} is being written by another predict run (process {holder}, lock {path}); "
+                             "wait for it to finish or choose another --out") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 # ---------------------------------------------------------------- answering
@@ -132,7 +187,10 @@ def sample_chains(states: list[QuestionState], engine: Engine, tokenizer, cfg: P
     """Sample every question's chains in one engine call; ``on_done`` gets each question once it is settled.
 
     Adaptive: each question starts with ``first_round`` chains; whenever they have all ended and the
-    question is not decided, the engine is asked for the fewest chains that could decide it.
+    question is not decided, the engine is asked for the fewest chains that could decide it. A question's
+    samples are what the engine hands to ``on_done``: an engine that never calls ``more`` still answers.
+    Chains are seeded from (seed, problem id, question index, chain index), so a question's chains are the
+    same whatever the batch size, ``--limit`` or a resume.
     """
     def more(i: int, completions: list[Completion]) -> int:
         s = states[i]
@@ -141,12 +199,15 @@ def sample_chains(states: list[QuestionState], engine: Engine, tokenizer, cfg: P
             return 0
         return voting.next_round_size(s.votes, cfg.votes, len(s.samples), first_round=cfg.first_round)
 
+    def done(i: int, completions: list[Completion]) -> None:
+        states[i].samples = _samples(states[i], completions)
+        on_done(states[i])
+
     first = min(cfg.first_round, cfg.votes) if cfg.adaptive else cfg.votes
-    sampling = SamplingParams(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
-                              top_k=cfg.top_k, seed=cfg.seed, stop_regex=prompts.ANSWER_STOP_REGEX)
+    sampling = [cfg.sampling(chain_seed(cfg.seed, s.problem.id, s.index), len(s.question.options)) for s in states]
     engine.generate([prompts.render_prompt(tokenizer, s.problem, s.question, shots=s.shots) for s in states],
                     first, sampling,
-                    more=more, on_done=lambda i, _: on_done(states[i]))
+                    more=more, on_done=done)
 
 
 def score_options(states: list[QuestionState], engine: Engine, tokenizer) -> list[list[float]]:
@@ -183,10 +244,6 @@ def answer_with_scores(states: list[QuestionState], engine: Engine, tokenizer, m
     return details_rows(states, method, scores)
 
 
-def _state(problem: data.Problem, index: int, cfg: PredictConfig) -> QuestionState:
-    return QuestionState(problem, index, shots=cfg.shots(problem, index) if cfg.shots else ())
-
-
 def predict(
     problems: Sequence[data.Problem],
     engine: Engine,
@@ -205,8 +262,19 @@ def predict(
     ``on_written(questions, tokens)`` is called after each write (for progress bars).
     """
     out = Path(out)
+    with lock_output(out):
+        return _predict(problems, engine, tokenizer, out, cfg, run_info=run_info, overwrite=overwrite,
+                        on_written=on_written)
+
+
+def _state(problem: data.Problem, index: int, cfg: PredictConfig) -> QuestionState:
+    return QuestionState(problem, index, shots=cfg.shots(problem, index) if cfg.shots else ())
+
+
+def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_info, overwrite, on_written) -> dict:
     details_file = data.details_path(out)
-    _check_run(out, {**(run_info or {}), **{k: getattr(cfg, k) for k in _RUN_KEYS}}, overwrite)
+    run_info = {"engine": type(engine).__name__, **(run_info or {})}
+    _check_run(out, {**run_info, **{k: getattr(cfg, k) for k in _RUN_KEYS}}, overwrite)
     done = {(r["id"], r["question_index"]) for r in read_details(details_file)}
     todo = [p for p in problems if any((p.id, i) not in done for i in range(len(p.questions)))]
     started, tokens = time.perf_counter(), 0
