@@ -120,6 +120,9 @@ def test_fault_server_every_question_verified_or_listed_failed(tmp_path):
         ds.distill(problems, engine, out, ds.DistillConfig(), source="openai:m")
         errors = sum(1 for r in failed if r["reason"] == "error")
         assert len({e["prompt_hash"] for e in server.paid()}) == errors
+    assert not any(r["reason"] == "error" for r in read_jsonl(ds.failed_path(out)))
+    final = {(r["id"], r["question_index"]) for r in read_jsonl(out) + read_jsonl(ds.failed_path(out))}
+    assert final == set(keys) and len(read_jsonl(out)) + len(read_jsonl(ds.failed_path(out))) == len(keys)
 
 
 # ---------------------------------------------------------------- acceptance: kills

@@ -14,7 +14,8 @@ one hinted attempt (the teacher prompt, key shown): kept as ``source: "rationali
 Output: ``{"id", "question_index", "rationale", "answer", "source"}`` lines (what ``sft_data`` reads), the
 rationale without its answer line. Questions are appended as they settle, teacher ones in input order, each
 question's lines in one flushed write; failed questions go to ``OUT.failed.jsonl``. Rerunning the same
-command resumes: the last question written is redone (it may have been cut short), the rest are skipped.
+command resumes: the last question written is redone (it may have been cut short), the rest are skipped,
+except questions whose requests gave up after their retries: those are asked again (and land at the end).
 """
 
 from __future__ import annotations
@@ -154,7 +155,10 @@ class Writer:
         rows = _drop_last_group(self.out, predict.read_details(self.out))
         done = {(r["id"], r["question_index"]) for r in rows}
         failed = predict.read_details(self.failed_file)
-        done |= {(r["id"], r["question_index"]) for r in failed if r.get("reason") != "error"}
+        final = [r for r in failed if r.get("reason") != "error"]
+        if len(final) < len(failed):  # requests that gave up are asked again now: unlist them
+            data.atomic_write_text(self.failed_file, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in final))
+        done |= {(r["id"], r["question_index"]) for r in final}
         return done, len(rows)
 
     def settle(self, pos: int, rows: list[dict], failure: dict | None) -> None:
