@@ -294,7 +294,10 @@ def _solutions(goals: Sequence[tuple], index: dict, binding: dict, fresh_from: d
             elif term != f:
                 break
         else:
-            yield from _solutions(rest, index, b, fresh_from, fresh or j >= start)
+            if rest:
+                yield from _solutions(rest, index, b, fresh_from, fresh or j >= start)
+            else:
+                yield b
 
 
 def _forward_chain_indexed(facts: Iterable[Fact], rules: Sequence[Rule], max_rounds: int) -> dict[Fact, tuple]:
@@ -327,6 +330,8 @@ def _forward_chain_indexed(facts: Iterable[Fact], rules: Sequence[Rule], max_rou
     for _ in range(max_rounds):
         new: dict[Fact, tuple] = {}
         for ri, (goals, head_spec, body_spec, rule) in enumerate(compiled):
+            if fresh_from is not None and not any(g[0] in fresh_from for g in goals):
+                continue  # no premise can be fresh: every binding re-derives known facts
             for b in _solutions(goals, index, {}, fresh_from, fresh_from is None):
                 if rule.test is not None and not rule.test(b):
                     continue
