@@ -49,6 +49,14 @@ def test_setup_errors_stop_at_once_and_say_which(key, setup, words):
         assert KEY not in str(err.value)  # the 401 body echoes the key; the message must not
 
 
+def test_a_request_the_api_rejects_stops_the_run(key):
+    with TestServer(max_stop=4) as server:
+        engine = OpenAIEngine("m", base_url=server.url, api_key_env=key, concurrency=2)
+        with pytest.raises(teachers.TeacherError, match=r"rejected the request \(400\).*at most 4"):
+            engine.generate(MESSAGES, 1, SamplingParams(stop=[f"答案是：{x}" for x in "ABCDE"]))
+    assert 1 <= len(server.log) <= 2
+
+
 def test_backoff_is_exponential_and_retry_after_is_honoured(key):
     faults = Faults(script=["500", "truncated", "429", "429"], retry_after=0.3)
     with TestServer(faults=faults) as server:

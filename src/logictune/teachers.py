@@ -88,6 +88,10 @@ def explain(exc: BaseException, cfg: ClientConfig, model: str) -> TeacherError |
     if isinstance(exc, openai.NotFoundError):
         return TeacherError(f"wrong model or base URL: {where} has no model {model!r} (404); check --teacher "
                             f"and --base-url: {detail}")
+    if isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500 and exc.status_code not in (408, 409,
+                                                                                                           429):
+        # e.g. a parameter this API does not take (too many stop strings, logprobs): every request would fail
+        return TeacherError(f"{where} rejected the request ({exc.status_code}): {detail}")
     return None
 
 

@@ -190,7 +190,7 @@ class OpenAIEngine:
             async with asyncio.TaskGroup() as tg:
                 for i in range(len(prompts)):
                     tg.create_task(run_prompt(i))
-        except* teachers.TeacherError as group:
+        except BaseExceptionGroup as group:  # the first failure, as itself (the others were cancelled)
             raise group.exceptions[0] from None
         finally:
             await client.close()
@@ -229,7 +229,7 @@ class OpenAIEngine:
         try:
             async with asyncio.TaskGroup() as tg:
                 tasks = [tg.create_task(one(p, c)) for p, c in zip(prompts, candidates, strict=True)]
-        except* teachers.TeacherError as group:
+        except BaseExceptionGroup as group:
             raise group.exceptions[0] from None
         finally:
             await client.close()
