@@ -28,11 +28,10 @@ test: lint
 test-fast: lint
 	$(PY) -m pytest -q -m "not slow"
 
-# Fetch the default model, answer the shipped sample with adaptive self-consistency, score it.
+# The whole loop on the default model: synthetic puzzles -> evaluate base -> LoRA-train -> evaluate again.
+# Rerunning resumes (every step's output is kept in $(DEMO_OUT)); `make clean` starts over.
 demo: install
-	$(VENV)/bin/logictune models fetch
-	$(VENV)/bin/logictune predict --data samples/demo.jsonl --out $(DEMO_OUT)/pred.jsonl --votes 5 --max-new-tokens 256 --overwrite
-	$(VENV)/bin/logictune evaluate --pred $(DEMO_OUT)/pred.jsonl --gold samples/demo.jsonl --report $(DEMO_OUT)/report
+	$(VENV)/bin/logictune demo --out-dir $(DEMO_OUT)
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

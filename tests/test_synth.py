@@ -113,3 +113,20 @@ def test_forward_chain_keeps_a_shortest_derivation():
 def test_make_options_rejects_too_few_distractors():
     with pytest.raises(core.Rejected):
         core.make_options(random.Random(0), "x", ["y", "x", "y"], 4)
+
+
+def test_indexed_chaining_gives_the_same_derivations_as_the_plain_one():
+    from logictune.synth import kinship
+
+    for seed in range(30):
+        rng = random.Random(seed)
+        people = [f"p{i}" for i in range(8)]
+        facts = [("parent", rng.choice(people[:4]), c) for c in people[4:]] + [("parent", "p0", "p1")]
+        facts += [("male" if rng.random() < 0.5 else "female", p) for p in people]
+        plain = core.forward_chain(facts, kinship.RULES)
+        assert core.forward_chain(facts, kinship.RULES, indexed=True) == plain
+
+
+def test_a_given_fact_is_its_own_one_step_proof():
+    derived = core.forward_chain([("gt", "a", "b")], [])
+    assert core.proof_steps(("gt", "a", "b"), derived, lambda f: f"{f[1]}>{f[2]}") == ["已知a>b。"]

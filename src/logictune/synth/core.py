@@ -368,6 +368,8 @@ def proof(fact: Fact, derivations: dict[Fact, tuple]) -> list[tuple[Fact, tuple]
 
 def proof_steps(fact: Fact, derivations: dict[Fact, tuple], say: Callable[[Fact], str]) -> list[str]:
     """The derivation of ``fact`` in words: "由A且B，可知C。" one step per derived fact."""
+    if derivations[fact] == ():  # given, not derived: the step is to point at it
+        return [f"已知{say(fact)}。"]
     steps = []
     for f, premises in proof(fact, derivations):
         steps.append(f"由{'，且'.join(say(p) for p in premises)}，可知{say(f)}。")

@@ -57,7 +57,7 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     pairs = [(order[i], order[i + 1]) for i in range(n - 1)]
     rng.shuffle(pairs)
     facts = [("gt", a, b) for a, b in pairs]
-    derived = forward_chain(facts, [RULE])
+    derived = forward_chain(facts, [RULE], indexed=True)
     say = _say(rel)
     fact_lines = [say(f) for f in facts]
     problem = problem_text(INTROS[style.intro % len(INTROS)].format(noun=rel[3]), fact_lines, style)

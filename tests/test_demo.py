@@ -1,0 +1,63 @@
+"""The demo loop end to end on the tiny model: every step's output, the table's rows, and a rerun that
+skips finished steps instead of redoing them."""
+
+from __future__ import annotations
+
+import json
+
+from logictune import data, demo
+
+
+def _cfg(tmp_path, tiny_model_dir, **kw):
+    return demo.DemoConfig(out_dir=tmp_path / "demo", model=str(tiny_model_dir), train_questions=24,
+                           val_questions=10, epochs=1.0, max_new_tokens=16, batch_size=8, **kw)
+
+
+def test_demo_runs_the_loop_and_resumes(tmp_path, tiny_model_dir):
+    said: list[str] = []
+    ticks: list[tuple[str, int, int]] = []
+    cfg = _cfg(tmp_path, tiny_model_dir)
+    result = demo.run(cfg, say=said.append, progress=lambda *t: ticks.append(t))
+
+    out = cfg.out_dir
+    train, val = data.load_problems(out / "data" / "train.jsonl"), data.load_problems(out / "data" / "val.jsonl")
+    assert not {p.id for p in train} & {p.id for p in val}
+    rationales = [json.loads(line) for line in (out / "data" / "rationales.jsonl").read_text().splitlines()]
+    assert all(r["rationale"].endswith(f"答案是：{r['answer']}") for r in rationales)
+
+    base, tuned = result.rows
+    n_val = sum(len(p.questions) for p in val)
+    assert base.name == "base" and tuned.name == "tuned" and base.n == tuned.n == n_val
+    assert 0 <= base.correct <= n_val and tuned.train_seconds and tuned.train_seconds > 0
+    assert (result.adapter / "adapter_config.json").exists() and result.report.exists()
+    assert {t[0] for t in ticks} == {"base", "tuned"} and max(t[1] for t in ticks if t[0] == "base") == n_val
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["name"] for r in summary] == ["base", "tuned"]
+
+    # A rerun keeps every step: same data, no new training, same predictions.
+    preds = {k: (out / k / "pred.details.jsonl").read_bytes() for k in ("base", "tuned")}
+    said.clear()
+    again = demo.run(cfg, say=said.append)
+    assert any(s.startswith("train: kept") for s in said) and any(s.startswith("data: kept") for s in said)
+    assert {k: (out / k / "pred.details.jsonl").read_bytes() for k in ("base", "tuned")} == preds
+    assert [r.correct for r in again.rows] == [r.correct for r in result.rows]
+    assert again.rows[1].train_seconds == tuned.train_seconds
+
+
+def test_demo_takes_a_labelled_file_of_the_users(tmp_path, tiny_model_dir):
+    from logictune import synth
+
+    mine = tmp_path / "mine.jsonl"
+    data.write_problems(synth.generate(40, seed=4, id_prefix="mine").problems, mine)
+    cfg = _cfg(tmp_path, tiny_model_dir, data=mine)
+    result = demo.run(cfg, say=lambda s: None)
+    assert not (cfg.out_dir / "data" / "rationales.jsonl").exists()  # answer-only training on user data
+    ids = {p.id for p in data.load_problems(cfg.out_dir / "data" / "val.jsonl")}
+    assert ids and all(i.startswith("mine_") for i in ids)
+    assert result.rows[0].n == result.rows[1].n > 0
+
+
+def test_wilson_interval():
+    lo, hi = demo.wilson(50, 100)
+    assert 0.40 < lo < 0.41 and 0.59 < hi < 0.60
+    assert demo.wilson(0, 10)[0] == 0.0 and demo.wilson(10, 10)[1] == 1.0
