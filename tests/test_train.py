@@ -736,3 +736,18 @@ def test_real_model_two_steps_then_predict_with_the_adapter(real_train_file, tmp
     answered = [q for line in out.read_text(encoding="utf-8").splitlines() for q in json.loads(line)["questions"]]
     assert len(answered) == sum(len(p.questions) for p in problems[:2])
     assert all(q["answer"] in "ABCDE"[: len(q["options"])] for q in answered)
+
+
+def test_lora_top_layers_adapts_only_the_last_layers(tiny_model_dir):
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    cfg = tr.load_config(None, ["lora.top_layers=1"], model=str(tiny_model_dir))
+    peft_model = get_peft_model(model, tr.lora_config(cfg, model))
+    adapted = {n.split(".layers.")[1].split(".")[0] for n, p in peft_model.named_parameters() if "lora_" in n}
+    assert adapted == {"1"}
+    every = tr.lora_config(tr.load_config(None, [], model=str(tiny_model_dir)), model)
+    assert every.layers_to_transform is None
+    with pytest.raises(tr.ConfigError, match="needs the model"):
+        tr.lora_config(cfg)

@@ -211,11 +211,21 @@ def build_datasets(cfg: TrainConfig, tokenizer) -> Datasets:
 # ================================================================ 4. model + LoRA
 
 
-def lora_config(cfg: TrainConfig):
+def lora_config(cfg: TrainConfig, model=None):
+    """peft's LoraConfig; ``model`` is needed for ``lora.top_layers`` (to count and name its layers)."""
     from peft import LoraConfig
 
+    targets, layers = cfg.lora.target_modules, None
+    if cfg.lora.top_layers is not None:
+        if model is None:
+            raise ConfigError("lora.top_layers needs the model: its number of layers and their linear modules")
+        n = model.config.num_hidden_layers
+        layers = list(range(max(0, n - cfg.lora.top_layers), n))
+        if targets == "all-linear":  # peft takes layers_to_transform only with named modules
+            targets = sorted({name.rsplit(".", 1)[-1] for name, m in model.named_modules()
+                              if isinstance(m, torch.nn.Linear) and ".layers." in name})
     return LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
-                      target_modules=cfg.lora.target_modules, bias="none", task_type="CAUSAL_LM")
+                      target_modules=targets, layers_to_transform=layers, bias="none", task_type="CAUSAL_LM")
 
 
 def dtype_name(cfg: TrainConfig) -> str:
@@ -395,7 +405,8 @@ def build_trainer(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), echo: Call
     args = sft_config(cfg, has_eval=ds.eval is not None, max_length=ds.max_length, **sft_overrides)
     model = load_base(cfg)
     trainer = CompletionLossTrainer(model=model, args=args, train_dataset=ds.train, eval_dataset=ds.eval,
-                                    processing_class=tokenizer, peft_config=lora_config(cfg),
+                                    processing_class=tokenizer,
+                                    peft_config=lora_config(cfg, model),
                                     callbacks=list(callbacks))
     trainer.logictune_data = ds  # the data reports, for run.json
     return trainer
