@@ -59,7 +59,7 @@ def test_hf_and_vllm_give_the_same_answers_at_temperature_0(tmp_path, real_train
     answers = {}
     for name, engine in (("hf", lambda: get_engine("hf", model, tokenizer, batch_size=8)),
                          ("vllm", lambda: get_engine("vllm", path, tokenizer, dtype="bfloat16", batch_size=8,
-                                                     max_model_len=2048))):
+                                                     max_model_len=2048, max_num_batched_tokens=2048))):
         out = tmp_path / name / "pred.jsonl"
         predict.predict(problems, engine(), tokenizer, out, cfg)
         rows = [json.loads(line) for line in data.details_path(out).read_text().splitlines()]

@@ -57,6 +57,11 @@ class VLLMEngine:
         self.tokenizer = tokenizer
         self.progress = progress
         lora = {"enable_lora": True, "max_lora_rank": lora_rank(adapter), "max_loras": 1} if adapter else {}
+        from vllm.platforms import current_platform
+
+        if current_platform.is_cpu():
+            # torch.compile's warm-up took over 12 minutes on 2 busy cores; eager starts in about 3.
+            llm_options.setdefault("enforce_eager", True)
         self.llm = vllm.LLM(model=str(model), dtype=dtype, tensor_parallel_size=tensor_parallel_size,
                             enable_prefix_caching=True, max_num_seqs=batch_size, seed=seed,
                             max_model_len=max_model_len, **lora, **llm_options)
