@@ -78,12 +78,18 @@ def main() -> None:
     ap.add_argument("--votes", type=int, default=1, help="1: one greedy chain; more: sampled self-consistency")
     ap.add_argument("--max-new-tokens", type=int, default=512)
     ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--only", default=None, help="Comma-separated rows to run now (the table shows those done).")
     args = ap.parse_args()
 
     gold = data.load_problems(args.val)
     results = []
     for name, method, adapter in [("base-direct", "direct", None), ("base-cot", "cot", None),
                                   ("synth-direct", "direct", args.adapter), ("synth-cot", "cot", args.adapter)]:
+        if args.only and name not in args.only.split(","):
+            done = Path(args.out_dir) / name / "pred.jsonl"
+            if done.exists():
+                results.append(summarise(name, done, gold))
+            continue
         pred, _ = run_predict(name, args, method, adapter)
         results.append(summarise(name, pred, gold))
 

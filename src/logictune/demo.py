@@ -19,10 +19,11 @@ from pathlib import Path
 
 from . import data, models, synth
 
-# Sizes that keep `make demo` (install and download included) within 15 minutes on 2 cores: training
-# runs at ~260 tokens/s there, and an easy synthetic example is ~350 tokens.
-FULL = {"train_questions": 240, "val_questions": 80, "epochs": 1.0}
-QUICK = {"train_questions": 100, "val_questions": 40, "epochs": 1.0}
+# Sizes for 2 CPU cores. An easy synthetic example is ~350 tokens; LoRA on the top 6 layers trains at
+# ~260 tokens/s on a core with native bf16 (AVX-512/AMX) and ~15 tokens/s on an fp32-only one, so the
+# same demo takes minutes on one machine and an hour on another (bench/README.md, "demo").
+FULL = {"train_questions": 160, "val_questions": 60, "epochs": 1.0}
+QUICK = {"train_questions": 48, "val_questions": 24, "epochs": 1.0}
 
 
 @dataclass
@@ -37,6 +38,7 @@ class DemoConfig:
     val_fraction: float = 0.2
     lr: float = 5e-4
     grad_accum: int = 2
+    top_layers: int | None = 6  # LoRA on the last 6 layers only: the backward pass stops there
     max_new_tokens: int = 384
     batch_size: int = 16
     train_questions: int | None = None  # None: the FULL or QUICK preset
@@ -155,8 +157,8 @@ def train_adapter(cfg: DemoConfig, files: dict, say: Callable[[str], None]) -> t
     tcfg = load_config(None, [], model=cfg.model, data=str(files["train"]),
                        rationales=str(files["rationales"]) if files["rationales"] else None,
                        output_dir=str(run), epochs=cfg.sizes["epochs"], lr=cfg.lr, grad_accum=cfg.grad_accum,
-                       eval_fraction=0.0, logging_steps=2, save_steps=10, seed=cfg.seed,
-                       report_to=["none"], resume=resume or None)
+                       eval_fraction=0.0, logging_steps=2, save_steps=5, seed=cfg.seed,
+                       report_to=["none"], resume=resume or None, **{"lora.top_layers": cfg.top_layers})
     start = time.perf_counter()
     tr.train(tcfg, echo=say)
     seconds = time.perf_counter() - start
