@@ -147,6 +147,7 @@ class Writer:
     def __init__(self, out: str | os.PathLike, *, ordered: bool):
         self.out, self.failed_file, self.ordered = Path(out), failed_path(out), ordered
         self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.out.touch()  # a run that keeps nothing still leaves the (empty) file that train --rationales reads
         self._pending: dict[int, tuple[list[dict], dict | None]] = {}
         self._next = 0
 
