@@ -604,5 +604,26 @@ def merge_cmd(
     console.print(f"merged model written to {path}", highlight=False, markup=False)
 
 
+# ---------------------------------------------------------------- recipe
+
+
+@app.command("recipe")
+def recipe_cmd(
+    file: Path = typer.Argument(..., help="A recipe YAML (configs/recipes/)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show which steps would run or be skipped; run none."),
+    from_step: str | None = typer.Option(None, "--from", help="Rerun this step and every step after it."),
+    set_: list[str] = typer.Option([], "--set", help="Override a variable: --set lr=1e-4 (repeatable)."),
+):
+    """Run a recipe's steps (logictune commands) in order; a rerun skips finished steps and resumes the rest."""
+    from . import recipe as rc
+
+    try:
+        result = rc.run(rc.load(file, set_), from_step=from_step, dry_run=dry_run, console=console)
+    except rc.RecipeError as e:
+        fail(str(e))
+    if result.failed:
+        raise typer.Exit(result.returncode)
+
+
 def main() -> None:
     app()

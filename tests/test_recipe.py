@@ -1,0 +1,267 @@
+"""The recipe runner: the tiny recipe (cpu-0.5b's steps at tiny sizes) end to end, killed with SIGKILL once
+inside every step and rerun to the same files; skips, reruns after a changed variable, --from, --dry-run
+and errors that name the file and the step on a recipe of cheap steps."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from logictune import data, synth
+from logictune import recipe as rc
+from logictune.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "configs" / "recipes" / "tiny-test.yaml"
+STEPS = ["split", "synth", "stage1", "star", "stage2", "predict-val", "evaluate-val", "submission"]
+# What must come out byte for byte the same after kills: data, predictions, submission (and the adapters,
+# since training resumes exactly on a CPU).
+SAME = ["split/train.jsonl", "split/val.jsonl", "synth.jsonl", "synth.rationales.jsonl", "star.jsonl",
+        "stage1/adapter_model.safetensors", "stage2/adapter_model.safetensors", "val/pred.jsonl",
+        "submission.jsonl"]
+
+
+@pytest.fixture(scope="module")
+def tiny_sets(tmp_path_factory, tiny_model_dir) -> list[str]:
+    """--set options pointing the tiny recipe at the tiny model and a few dozen synthetic questions."""
+    d = tmp_path_factory.mktemp("recipe-data")
+    for name, n, seed in (("train", 14, 1), ("test", 4, 2)):
+        data.write_problems(synth.generate(n, seed=seed, difficulty="easy").problems, d / f"{name}.jsonl")
+    return ["--set", f"model={tiny_model_dir}", "--set", f"train_data={d / 'train.jsonl'}",
+            "--set", f"test_data={d / 'test.jsonl'}"]
+
+
+def _cmd(work: Path, sets: list[str], *more: str) -> list[str]:
+    return [sys.executable, "-m", "logictune", "recipe", str(TINY), "--set", f"work={work}", *sets, *more]
+
+
+def _run(work: Path, sets: list[str], *more: str) -> subprocess.CompletedProcess:
+    return subprocess.run(_cmd(work, sets, *more), cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def _starts(work: Path) -> list[str]:
+    log = work / ".recipe" / "log.jsonl"
+    return [e["step"] for line in log.read_text().splitlines() if (e := json.loads(line))["event"] == "start"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, tiny_sets) -> Path:
+    """One uninterrupted run of the tiny recipe."""
+    work = tmp_path_factory.mktemp("recipe-ref") / "w"
+    proc = _run(work, tiny_sets)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return work
+
+
+def test_tiny_recipe_writes_every_output_and_prints_the_adapter(reference, tiny_sets):
+    for rel in SAME + ["star.failed.jsonl", "val/pred.details.jsonl", "val/report/report.md",
+                       "submission.details.jsonl", "stage2/config.yaml"]:
+        assert (reference / rel).exists(), rel
+    assert _starts(reference) == STEPS
+    for name in STEPS:
+        done = json.loads((reference / ".recipe" / f"{name}.done").read_text())
+        assert done["argv"][0] in ("data", "synth", "train", "distill", "predict", "evaluate")
+        assert all(v is not None for v in done["outputs"].values())
+    stage2 = yaml.safe_load((reference / "stage2" / "config.yaml").read_text())
+    assert stage2["missing_rationale"] == "answer_only" and stage2["eval_fraction"] == 0
+    sub = data.load_problems(reference / "submission.jsonl")
+    assert all(q.answer for p in sub for q in p.questions)
+
+    # (c) a second run executes no step, and prints where the final adapter is
+    again = _run(reference, tiny_sets)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert again.stdout.count("skipped") == len(STEPS) and _starts(reference) == STEPS
+    assert f"adapter: {reference / 'stage2'}" in again.stdout.replace("\n", "")
+
+
+def test_killed_once_inside_every_step_finishes_with_the_same_files(tmp_path, reference, tiny_sets):
+    seed = int(os.environ.get("RECIPE_KILL_SEED", random.randrange(10**6)))
+    print(f"RECIPE_KILL_SEED={seed}")
+    rng = random.Random(seed)
+    seconds = {n: json.loads((reference / ".recipe" / f"{n}.done").read_text())["seconds"] for n in STEPS}
+    work, state = tmp_path / "w", tmp_path / "w" / ".recipe"
+    inside = {}
+    with open(tmp_path / "runs.log", "w") as log:
+        for name in STEPS:
+            if (state / f"{name}.done").exists():  # a kill meant for the step before landed in this one
+                continue
+            launched = time.time()
+            proc = subprocess.Popen(_cmd(work, tiny_sets), cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            started = state / f"{name}.started"
+            while proc.poll() is None:  # wait until this attempt has started the step (its marker says when)
+                marker = rc._read_json(started) if started.exists() else None
+                if marker and marker["started"] >= launched:
+                    break
+                time.sleep(0.02)
+            assert proc.poll() is None, f"the run ended before {name} started"
+            if name in ("stage1", "stage2"):  # after its first checkpoint, so that train --resume picks it up
+                while proc.poll() is None and not (work / name / "checkpoint-1").exists():
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0.0, 0.5))
+            else:  # a random point within the first half of the step's reference time: the machine's load may
+                # make this attempt up to twice as fast, and the kill should still land inside the step
+                time.sleep(rng.uniform(0.05, 0.5) * seconds[name])
+            inside[name] = not (state / f"{name}.done").exists()
+            os.killpg(proc.pid, signal.SIGKILL)  # the runner and the step it runs, as a crash would
+            proc.wait()
+    print("killed inside:", inside)
+    # every long step was killed while it ran (a short one may finish first under load: then the kill lands
+    # in the next step)
+    assert all(inside.get(n) for n in ("stage1", "star", "stage2", "predict-val", "submission")), inside
+    assert sum(inside.values()) >= len(STEPS) - 2, inside
+
+    final = _run(work, tiny_sets)
+    assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-3000:]
+    for rel in SAME:
+        assert (work / rel).read_bytes() == (reference / rel).read_bytes(), rel
+    for rel in ("star.failed.jsonl",):  # STaR settles questions as they finish: same lines, any order
+        assert sorted((work / rel).read_text().splitlines()) == sorted((reference / rel).read_text().splitlines())
+    assert (work / "val" / "report" / "report.md").exists()
+    assert json.loads((work / "stage2" / "trainer_state.json").read_text())["global_step"] == 2
+
+
+# ---------------------------------------------------------------- the runner's logic, on cheap steps
+
+CHEAP = """
+description: three cheap steps
+vars:
+  work: {work}
+  n: 12
+  val_seed: 0
+steps:
+  - name: make
+    command: synth
+    args: {{n: "{{n}}", seed: 0, difficulty: easy, out: "{{work}}/all.jsonl"}}
+    outputs: ["{{work}}/all.jsonl"]
+  - name: split
+    argv: [data, split, "{{work}}/all.jsonl", --out-dir, "{{work}}/split", --seed, "{{val_seed}}"]
+    outputs: ["{{work}}/split/train.jsonl", "{{work}}/split/val.jsonl"]
+  - name: families
+    command: data families "{{work}}/split/train.jsonl"
+    args: {{out: "{{work}}/families.jsonl"}}
+    outputs: ["{{work}}/families.jsonl"]
+results:
+  families: "{{work}}/families.jsonl"
+"""
+
+
+@pytest.fixture
+def cheap(tmp_path) -> Path:
+    path = tmp_path / "cheap.yaml"
+    path.write_text(CHEAP.format(work=tmp_path / "w"))
+    return path
+
+
+def _invoke(*args: str):
+    result = CliRunner().invoke(app, ["recipe", *args])
+    return result.exit_code, result.output
+
+
+def _ran(path: Path) -> list[str]:
+    return _starts(path.parent / "w")
+
+
+def test_rerun_skips_and_a_changed_variable_reruns_its_step_and_those_after(cheap):
+    code, out = _invoke(str(cheap))
+    assert code == 0, out
+    assert _ran(cheap) == ["make", "split", "families"] and "families: " in out
+    code, out = _invoke(str(cheap))
+    assert code == 0 and out.count("skipped") == 3 and _ran(cheap) == ["make", "split", "families"]
+    # val_seed is split's: make is skipped, split reruns, families reruns because its input changed
+    code, out = _invoke(str(cheap), "--set", "val_seed=7")
+    assert code == 0, out
+    assert _ran(cheap)[3:] == ["split", "families"] and "arguments changed: 7" in out
+    # n is make's: everything after it reruns
+    code, out = _invoke(str(cheap), "--set", "val_seed=7", "--set", "n=16")
+    assert code == 0 and _ran(cheap)[5:] == ["make", "split", "families"]
+    # --from reruns that step and the rest even when done
+    code, out = _invoke(str(cheap), "--set", "val_seed=7", "--set", "n=16", "--from", "split")
+    assert code == 0 and _ran(cheap)[8:] == ["split", "families"]
+    # an output deleted by hand: that step reruns, and nothing else (its output comes out the same)
+    (cheap.parent / "w" / "families.jsonl").unlink()
+    code, out = _invoke(str(cheap), "--set", "val_seed=7", "--set", "n=16")
+    assert code == 0 and _ran(cheap)[10:] == ["families"] and "output missing" in out
+
+
+def test_dry_run_shows_the_plan_and_runs_nothing(cheap):
+    code, out = _invoke(str(cheap), "--dry-run")
+    assert code == 0, out
+    assert out.count("would run") >= 3 and "logictune synth --n 12" in out
+    assert not (cheap.parent / "w").exists()
+    assert _invoke(str(cheap))[0] == 0
+    code, out = _invoke(str(cheap), "--dry-run", "--set", "val_seed=3")
+    assert code == 0 and "make: skipped" in out and "split: would run (arguments changed: 3)" in out
+    assert "families: would run (an earlier step runs first)" in out and len(_ran(cheap)) == 3
+
+
+def test_a_failing_step_stops_the_run_and_names_it(cheap):
+    text = cheap.read_text().replace('"{work}/all.jsonl", --out-dir', '"{work}/nope.jsonl", --out-dir')
+    cheap.write_text(text)
+    code, out = _invoke(str(cheap))
+    assert code != 0 and f"{cheap}: step 'split'" in out.replace("\n", "")
+    assert not (cheap.parent / "w" / ".recipe" / "split.done").exists()
+    assert (cheap.parent / "w" / ".recipe" / "make.done").exists()
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda r: r["steps"][1].update(outptus=r["steps"][1].pop("outputs")),
+     "step 'split': unknown key 'outptus'; did you mean 'outputs'?"),
+    (lambda r: r["steps"][2]["args"].update(out="{wrok}/f.jsonl"),
+     "step 'families': unknown variable {wrok}; did you mean 'work'?"),
+    (lambda r: r["steps"][0].update(command="sinth"), "step 'make': 'sinth' is not a logictune command; did you "
+                                                      "mean 'synth'?"),
+    (lambda r: r["steps"][2].pop("outputs"), "step 'families': 'outputs' must list"),
+    (lambda r: r["steps"][2].update(name="split"), "step 'split': another step has this name"),
+    (lambda r: r.update(stepz=[]), "unknown key 'stepz'; did you mean 'steps'?"),
+    (lambda r: r["vars"].update(a="{b}", b="{a}"), "variables refer to each other in a loop"),
+])
+def test_a_bad_recipe_names_the_file_and_the_step(cheap, edit, message):
+    raw = yaml.safe_load(cheap.read_text())
+    edit(raw)
+    cheap.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    code, out = _invoke(str(cheap), "--dry-run")
+    assert code == 1
+    flat = out.replace("\n", "")
+    assert str(cheap) in flat and message in flat, out
+
+
+def test_set_and_from_are_checked(cheap):
+    code, out = _invoke(str(cheap), "--set", "vla_seed=1")
+    assert code == 1 and "no variable 'vla_seed'; did you mean 'val_seed'?" in out.replace("\n", "")
+    code, out = _invoke(str(cheap), "--from", "splitt")
+    assert code == 1 and "did you mean 'split'?" in out.replace("\n", "")
+
+
+def test_shipped_recipes_load_and_mirror_each_other():
+    base = rc.load(REPO / "configs" / "recipes" / "cpu-0.5b.yaml")
+    final = rc.load(REPO / "configs" / "recipes" / "cpu-0.5b-final.yaml")
+    tiny = rc.load(TINY)
+    assert [s.name for s in base.steps] == [s.name for s in final.steps] == [s.name for s in tiny.steps] == STEPS
+    assert base.vars["test_data"] == "../shared/data/round1_test_data.jsonl"
+    split = base.steps[0].argv
+    assert split[:2] == ["data", "split"] and split[split.index("--val-fraction") + 1] == "0.2"
+    star = base.steps[3].argv
+    assert star[:2] == ["distill", "--self"] and "local:qwen2.5-coder-0.5b" in star and "--adapter" in star
+    assert "missing_rationale=answer_only" in base.steps[4].argv
+    # the final model learns from all of the training data and is not scored on part of it
+    assert final.steps[4].argv[final.steps[4].argv.index("--data") + 1] == base.vars["train_data"]
+    assert [s.name for s in final.steps if not s.enabled] == ["predict-val", "evaluate-val"]
+    assert base.results["adapter"] == "runs/cpu-0.5b/stage2"
+
+
+def test_resume_flags():
+    assert rc.resume_flags(["predict", "--out", "x"], fresh=True) == ["--overwrite"]
+    assert rc.resume_flags(["predict", "--out", "x"], fresh=False) == []
+    assert rc.resume_flags(["synth", "--out", "x"], fresh=True) == []
+    assert rc.resume_flags(["train", "--output-dir", "/nonexistent/x"], fresh=False) == []
