@@ -120,6 +120,28 @@ def problem_text(intro: str, facts: Sequence[str], style: Style, extra: str = ""
     return "\n\n".join(parts)
 
 
+def collect_questions(draw: Callable[[], SynthQuestion], attempts: int, want: int | None = None,
+                      same: Callable[[SynthQuestion, SynthQuestion], bool] | None = None) -> list[SynthQuestion]:
+    """Up to ``want`` distinct questions from ``attempts`` draws; a draw that raises Rejected is skipped.
+
+    Raises Rejected when no draw gave a question, so the caller's puzzle is redrawn.
+    """
+    same = same or (lambda a, b: a.body == b.body)
+    questions: list[SynthQuestion] = []
+    for _ in range(attempts):
+        if want is not None and len(questions) == want:
+            break
+        try:
+            q = draw()
+        except Rejected:
+            continue
+        if not any(same(q, other) for other in questions):
+            questions.append(q)
+    if not questions:
+        raise Rejected("no question")
+    return questions
+
+
 # ---------------------------------------------------------------- options
 
 # Options per question, as in the real data: 4 (~65 %), 2 (~33 %, mostly 是/否), rarely 3 or 5.

@@ -20,6 +20,7 @@ from .core import (
     Rule,
     Style,
     SynthQuestion,
+    collect_questions,
     forward_chain,
     make_options,
     n_options,
@@ -249,19 +250,8 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     makers = [_ask_yes_no, _ask_yes_no, _ask_which, _ask_not, _ask_count]
     if t["route"]:
         makers += [_ask_route, _ask_route, _ask_shortest]
-    questions: list[SynthQuestion] = []
     want = rng.choice([1, 2, 3, 4, 4])
-    for _ in range(3 * want):
-        try:
-            q = rng.choice(makers)(ctx)
-        except Rejected:
-            continue
-        if all(q.body != other.body for other in questions):
-            questions.append(q)
-        if len(questions) == want:
-            break
-    if not questions:
-        raise Rejected("no question")
+    questions = collect_questions(lambda: rng.choice(makers)(ctx), 3 * want, want)
     facts = [ctx.edge_text(a, b) + "。" for a, b in edges]
     intro = t["intro"][style.intro % len(t["intro"])]
     problem = problem_text(intro, facts, style, t["extra"] if rng.random() < 0.6 else "")

@@ -19,6 +19,7 @@ from .core import (
     Rule,
     Style,
     SynthQuestion,
+    collect_questions,
     forward_chain,
     make_options,
     n_options,
@@ -330,19 +331,8 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
 
     makers = [_ask_who, _ask_who, _ask_yes_no, _ask_yes_no, _ask_what, _ask_statement, _ask_count, _ask_whose,
               _ask_has] + ([_ask_generation] if ancestors else [])
-    questions: list[SynthQuestion] = []
     want = rng.choice([1, 2, 3, 4, 4])
-    for _ in range(3 * want):
-        try:
-            q = rng.choice(makers)(ctx)
-        except Rejected:
-            continue
-        if all(q.body != other.body for other in questions):
-            questions.append(q)
-        if len(questions) == want:
-            break
-    if not questions:
-        raise Rejected("no question")
+    questions = collect_questions(lambda: rng.choice(makers)(ctx), 3 * want, want)
     problem = problem_text(INTROS[style.intro % len(INTROS)], _fact_lines(rng, names, male, parent_pairs),
                            style, _extra(rng, ctx, names, male, parent_pairs))
     world = {"people": order, "male": sorted(male), "parent": [list(p) for p in parent_pairs]}

@@ -22,6 +22,7 @@ from .core import (
     Rejected,
     Style,
     SynthQuestion,
+    collect_questions,
     make_options,
     n_options,
     pick_distractors,
@@ -765,18 +766,13 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     world = {"ops": [op.name for op in ops], "params": params, "atoms": atoms}
     questions: list[SynthQuestion] = []
     compose = len(ops) == 2 and ops[0].out == "list" and ops[1].arity == 1
-    for _ in range(rng.choice([1, 2, 3, 4, 4, 4])):
+    def draw() -> SynthQuestion:
         chain = [rng.choice(ops)]
         if compose and rng.random() < 0.2 + 0.2 * difficulty.depth:
             chain = list(ops)
-        try:
-            q = _question(rng, difficulty, chain, params, r0s, atoms)
-        except Rejected:
-            continue
-        if all(q.body != other.body for other in questions):
-            questions.append(q)
-    if not questions:
-        raise Rejected("no question")
+        return _question(rng, difficulty, chain, params, r0s, atoms)
+
+    questions = collect_questions(draw, rng.choice([1, 2, 3, 4, 4, 4]))
     return Puzzle("lists", problem, questions, world=world)
 
 

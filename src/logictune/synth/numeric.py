@@ -22,6 +22,7 @@ from .core import (
     Rejected,
     Style,
     SynthQuestion,
+    collect_questions,
     make_options,
     n_options,
     pick_distractors,
@@ -1048,16 +1049,7 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     kind = KINDS[rng.choices(_KIND_NAMES, _KIND_W)[0]]
     world = {"kind": kind.name, **kind.setup(rng, difficulty)}
     problem = problem_text(kind.intro(world, style), kind.rules(world), style)
-    questions: list[SynthQuestion] = []
-    for _ in range(rng.choice([1, 2, 3, 4, 4, 4])):
-        try:
-            q = _question(rng, difficulty, kind, world)
-        except Rejected:
-            continue
-        if all(q.body != other.body for other in questions):
-            questions.append(q)
-    if not questions:
-        raise Rejected("no question")
+    questions = collect_questions(lambda: _question(rng, difficulty, kind, world), rng.choice([1, 2, 3, 4, 4, 4]))
     return Puzzle("numeric", problem, questions, world=world)
 
 

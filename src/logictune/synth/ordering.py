@@ -18,6 +18,7 @@ from .core import (
     Rule,
     Style,
     SynthQuestion,
+    collect_questions,
     forward_chain,
     make_options,
     n_options,
@@ -63,16 +64,8 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     problem = problem_text(INTROS[style.intro % len(INTROS)].format(noun=rel[3]), fact_lines, style)
 
     makers = [_ask_top, _ask_pair, _ask_statement, _ask_rank]
-    questions: list[SynthQuestion] = []
-    for _ in range(rng.choice([1, 2, 3, 4, 4])):
-        try:
-            q = rng.choice(makers)(rng, difficulty, rel, order, derived, say)
-        except Rejected:
-            continue
-        if all(q.body != other.body for other in questions):
-            questions.append(q)
-    if not questions:
-        raise Rejected("no question")
+    questions = collect_questions(lambda: rng.choice(makers)(rng, difficulty, rel, order, derived, say),
+                                  rng.choice([1, 2, 3, 4, 4]))
     return Puzzle("ordering", problem, questions, world={"names": names, "facts": [list(p) for p in pairs]})
 
 

@@ -30,6 +30,7 @@ from .core import (
     Rule,
     Style,
     SynthQuestion,
+    collect_questions,
     forward_chain,
     is_var,
     make_options,
@@ -563,27 +564,21 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     else:
         problem = problem_text(w.intro, w.fact_lines + numbered, style, cw)
     makers = [(_ask_yes_no, 4), (_ask_which, 3), (_ask_statement, 2), (_ask_set, 1), ("not", 1)]
-    questions: list[SynthQuestion] = []
     # questions per problem as in the real data: mostly 4, else 1-3
     target = rng.choices([1, 2, 3, 4], [2, 2, 1, 5])[0]
-    for _ in range(2 * target):
-        if len(questions) == target:
-            break
+
+    def draw() -> SynthQuestion:
         maker = rng.choices([m for m, _ in makers], [wt for _, wt in makers])[0]
-        try:
-            if maker == "not":
-                q = _ask_which(rng, difficulty, r, cands, True)
-            elif maker is _ask_which:
-                q = _ask_which(rng, difficulty, r, cands, False)
-            else:
-                q = maker(rng, difficulty, r, cands)
-        except Rejected:
-            continue
-        if all(q.body != o.body and sorted(map(str, q.meta["claims"])) != sorted(map(str, o.meta["claims"]))
-               for o in questions):
-            questions.append(q)
-    if not questions:
-        raise Rejected("no question")
+        if maker == "not":
+            return _ask_which(rng, difficulty, r, cands, True)
+        if maker is _ask_which:
+            return _ask_which(rng, difficulty, r, cands, False)
+        return maker(rng, difficulty, r, cands)
+
+    def same(a: SynthQuestion, b: SynthQuestion) -> bool:
+        return a.body == b.body or sorted(map(str, a.meta["claims"])) == sorted(map(str, b.meta["claims"]))
+
+    questions = collect_questions(draw, 2 * target, target, same)
     world = {"kind": kind, "facts": [list(f) for f in w.facts],
              "rules": [[list(ru.head), [list(c) for c in ru.body]] for ru in w.rules]}
     return Puzzle("rules", problem, questions, world=world)

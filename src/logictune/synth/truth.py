@@ -23,6 +23,7 @@ from .core import (
     Rejected,
     Style,
     SynthQuestion,
+    collect_questions,
     make_options,
     n_options,
     pick_distractors,
@@ -223,19 +224,10 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     solution = "，".join(f"{x}是{w.role(truth[x])}" for x in names)
     steps = [*steps, f"综上：{solution}。"]
     makers = [_ask_role, _ask_statement, _ask_count, _ask_all, _ask_said]
-    questions: list[SynthQuestion] = []
     target = rng.choices([1, 2, 3, 4], [3, 2, 1, 4])[0]
-    for _ in range(2 * target):
-        if len(questions) == target:
-            break
-        try:
-            q = rng.choices(makers, [4, 3, 2, 2, 2])[0](rng, difficulty, w, names, truth, said, steps)
-        except Rejected:
-            continue
-        if all(q.body != o.body for o in questions):
-            questions.append(q)
-    if not questions:
-        raise Rejected("no question")
+    questions = collect_questions(
+        lambda: rng.choices(makers, [4, 3, 2, 2, 2])[0](rng, difficulty, w, names, truth, said, steps),
+        2 * target, target)
     return Puzzle("truth", problem, questions, world={"names": names, "said": [[x, s] for x, s in said]})
 
 
