@@ -527,15 +527,16 @@ def demo_cmd(
             fail(str(e))
     table = Table(title="logictune demo: before and after LoRA training on the solver's rationales"
                   if data_file is None else "logictune demo: before and after LoRA training")
-    for col in ("model", "accuracy (95% CI)", "n", "questions/s", "tokens/question", "stated an answer",
-                "train time"):
-        table.add_column(col, justify="left" if col == "model" else "right")
+    for col in ("model", "accuracy", "95% CI", "n", "q/s", "tokens/q", "answered", "train"):
+        table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
     for row in result.rows:
         lo, hi = row.interval()
-        table.add_row(row.name, f"{row.accuracy:.3f} [{lo:.2f}, {hi:.2f}]", str(row.n),
+        table.add_row(row.name, f"{row.accuracy:.3f}", f"{lo:.2f}-{hi:.2f}", str(row.n),
                       f"{row.questions_per_s:.2f}", f"{row.tokens_per_question:.0f}", f"{row.answered:.0%}",
                       "-" if row.train_seconds is None else f"{row.train_seconds / 60:.1f} min")
     console.print(table)
+    console.print("answered: share of chains that stated an answer (the rest: decided by option likelihood)",
+                  highlight=False)
     base, tuned = result.rows
     console.print(f"change: {100 * (tuned.accuracy - base.accuracy):+.1f} points", highlight=False)
     console.print(f"report: {result.report}\nadapter: {result.adapter}", highlight=False, soft_wrap=True)
