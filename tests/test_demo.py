@@ -43,6 +43,20 @@ def test_demo_runs_the_loop_and_resumes(tmp_path, tiny_model_dir):
     assert [r.correct for r in again.rows] == [r.correct for r in result.rows]
     assert again.rows[1].train_seconds == tuned.train_seconds
 
+    # The command prints the before/after table from the kept steps, without redoing any of them.
+    from typer.testing import CliRunner
+
+    from logictune.cli import app
+
+    printed = CliRunner().invoke(app, ["demo", "--out-dir", str(out), "--model", str(cfg.model)],
+                                 env={"COLUMNS": "80"})
+    assert printed.exit_code == 0, printed.output
+    assert "train: kept" in printed.output and f"change: {100 * (tuned.accuracy - base.accuracy):+.1f} points" \
+        in printed.output
+    table = [line for line in printed.output.splitlines() if line.startswith("│ ")]
+    assert [line.split()[1] for line in table] == ["base", "tuned"]
+    assert all(len(line) <= 80 for line in table)  # readable in a plain 80-column log
+
 
 def test_demo_takes_a_labelled_file_of_the_users(tmp_path, tiny_model_dir):
     from logictune import synth
