@@ -106,3 +106,19 @@ def test_messages_go_to_the_chat_endpoint(monkeypatch):
 def test_engine_needs_a_model_name():
     with pytest.raises(ValueError, match="model"):
         OpenAIEngine(None)
+
+
+def test_over_the_apis_stop_limit_the_text_is_cut_here_instead():
+    n = 4
+    sp = SamplingParams(max_new_tokens=50, stop=prompts.answer_stop_strings(n),
+                        stop_regex=prompts.answer_stop_regex(n))
+    assert len(sp.stop) > 4  # OpenAI's API rejects more than 4 stop strings with a 400
+    assert "stop" not in OpenAIEngine("m", base_url="http://127.0.0.1:9").request("p", sp)
+    assert OpenAIEngine("m", base_url="http://127.0.0.1:9", max_stop=None).request("p", sp)["stop"] == sp.stop
+    few = SamplingParams(stop=["\n\n"])
+    assert OpenAIEngine("m", base_url="http://127.0.0.1:9").request("p", few)["stop"] == ["\n\n"]
+
+    chain = "1. 甲说真话。\n答案是：B\n如果答案是C，那么矛盾。\n答案是：C\n"
+    cut = openai_engine.cut_at_stop(chain, sp.stop_regex)
+    assert cut.startswith("1. 甲说真话。\n答案是：B") and "C" not in cut
+    assert openai_engine.cut_at_stop(chain, None) == chain

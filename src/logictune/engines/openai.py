@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,7 +53,8 @@ class OpenAIEngine:
                  api_key_env: str = teachers.DEFAULT_KEY_ENV, concurrency: int = 8, max_retries: int = 5,
                  timeout: float = 60.0, cache: str | Path | teachers.ResponseCache | None = None,
                  teacher: str | None = None, logprobs: bool | None = None, progress=None,
-                 on_reply: Callable[[EngineStats], None] | None = None, batch_size: int | None = None):
+                 on_reply: Callable[[EngineStats], None] | None = None, batch_size: int | None = None,
+                 max_stop: int | None = 4):
         """``model``: the model name the server serves. ``tokenizer`` is unused (the server has its own).
 
         ``cache``: a SQLite path or :class:`teachers.ResponseCache`; replies are keyed by ``teacher`` (default
@@ -72,6 +74,10 @@ class OpenAIEngine:
         self.logprobs = logprobs
         self.progress = progress
         self.on_reply = on_reply
+        # OpenAI's API takes at most 4 stop strings (DeepSeek 16) and rejects more with a 400; predict's
+        # answer stops are many more. Over the cap none is sent and the text is cut here instead, by the
+        # same regex the hf engine stops on. None: no cap (vLLM servers take any number).
+        self.max_stop = max_stop
         self.stats = EngineStats()
         self._fatal: teachers.TeacherError | None = None
 
@@ -81,8 +87,9 @@ class OpenAIEngine:
         """The request body for one chain, without its seed (the cache key hashes this)."""
         body: dict = {"model": self.model, "max_tokens": sampling.max_new_tokens,
                       "temperature": sampling.temperature, "top_p": sampling.top_p}
-        if getattr(sampling, "stop", None):
-            body["stop"] = list(sampling.stop)
+        stops = list(getattr(sampling, "stop", None) or [])
+        if stops and (self.max_stop is None or len(stops) <= self.max_stop):
+            body["stop"] = stops
         if isinstance(prompt, str):
             body["prompt"] = prompt
             if self.logprobs is not False:
@@ -166,20 +173,23 @@ class OpenAIEngine:
         self._fatal = None
         results: list[list[Completion]] = [[] for _ in prompts]
 
-        async def chain(body: dict, sample: int, seed: int) -> Completion:
+        async def chain(body: dict, sample: int, seed: int, stop_regex: str | None) -> Completion:
             reply = await self._ask(client, sem, body, sample, seed)
             if reply is None:
                 return Completion("", finish_reason="error", n_tokens=0)
             if self.progress:
                 self.progress(0, reply.completion_tokens)
-            return Completion(reply.text, logprob=reply.logprob, finish_reason=reply.finish_reason,
-                              n_tokens=reply.completion_tokens)
+            text, finish = cut_at_stop(reply.text, stop_regex), reply.finish_reason
+            if text != reply.text:
+                finish = "stop"
+            return Completion(text, logprob=reply.logprob, finish_reason=finish, n_tokens=reply.completion_tokens)
 
         async def run_prompt(i: int) -> None:
             body, seed, k = self.request(prompts[i], sampling[i]), sampling[i].seed, n
             while k > 0:
                 start = len(results[i])
-                results[i].extend(await asyncio.gather(*(chain(body, j, seed) for j in range(start, start + k))))
+                results[i].extend(await asyncio.gather(*(chain(body, j, seed, sampling[i].stop_regex)
+                                                         for j in range(start, start + k))))
                 k = more(i, results[i]) if more else 0
             if self.progress:
                 self.progress(1, 0)
@@ -240,6 +250,12 @@ def chain_seed(seed: int, sample: int) -> int:
     """The request seed of chain ``sample``: a hash (neighbouring seeds need not give unrelated streams),
     31 bits because some APIs take no larger seed."""
     return int.from_bytes(hashlib.sha256(repr((seed, sample)).encode()).digest()[:4], "big") >> 1
+
+
+def cut_at_stop(text: str, stop_regex: str | None) -> str:
+    """``text`` up to the end of the first match of ``stop_regex`` (what the hf engine would have kept)."""
+    match = re.search(stop_regex, text) if stop_regex else None
+    return text[: match.end()] if match else text
 
 
 def _run(coro):
