@@ -11,7 +11,6 @@ accuracy per family of the census (`logictune data families`), so one can see wh
 from __future__ import annotations
 
 import argparse
-import math
 import subprocess
 import sys
 import time
@@ -19,15 +18,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from logictune import data
-from logictune.evaluate import load_details
+from logictune.evaluate import load_details, wilson
 from logictune.synth.census import tag_problem
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def run_predict(name: str, args, method: str, adapter: str | None) -> tuple[Path, float | None]:

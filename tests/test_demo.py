@@ -72,6 +72,8 @@ def test_demo_takes_a_labelled_file_of_the_users(tmp_path, tiny_model_dir):
 
 
 def test_wilson_interval():
-    lo, hi = demo.wilson(50, 100)
+    from logictune.evaluate import wilson
+
+    lo, hi = wilson(50, 100)
     assert 0.40 < lo < 0.41 and 0.59 < hi < 0.60
-    assert demo.wilson(0, 10)[0] == 0.0 and demo.wilson(10, 10)[1] == 1.0
+    assert wilson(0, 10)[0] == 0.0 and wilson(10, 10)[1] == 1.0

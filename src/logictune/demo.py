@@ -11,13 +11,13 @@ where it stopped. Nothing here holds step logic.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import data, models, synth
+from .evaluate import wilson
 
 # Sizes for 2 CPU cores. An easy synthetic example is ~350 tokens; LoRA on the top 6 layers trains at
 # ~260 tokens/s on a core with native bf16 (AVX-512/AMX) and ~15 tokens/s on an fp32-only one, so the
@@ -77,16 +77,6 @@ class DemoResult:
     files: dict = field(default_factory=dict)
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a proportion k/n."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def prepare_data(cfg: DemoConfig, say: Callable[[str], None]) -> dict:
     """train/val problem files (and the training side's rationales, for synthetic data) in out_dir."""
     out = cfg.out_dir
@@ -131,7 +121,7 @@ def evaluate_model(name: str, cfg: DemoConfig, val: Path, out: Path, adapter: Pa
         summary = predict.predict(problems, engine, tokenizer, pred, pcfg, on_written=progress,
                                   run_info={"model": cfg.model, "adapter": str(adapter) if adapter else None,
                                             "data": str(val)})
-        (out / "timing.json").write_text(json.dumps({"seconds": summary["seconds"]}), encoding="utf-8")
+        data.atomic_write_text(out / "timing.json", json.dumps({"seconds": summary["seconds"]}))
     result = evaluate.evaluate(pred, val)
     evaluate.write_report(result, out / "report")
     details = evaluate.load_details(data.details_path(pred))

@@ -6,6 +6,7 @@ Nothing here runs a model; it reads what ``logictune predict`` wrote.
 from __future__ import annotations
 
 import io
+import math
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -91,6 +92,16 @@ def align(pred: list[Problem], gold: list[Problem]) -> list[Pair]:
 
 
 # ---------------------------------------------------------------- metrics
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion k/n (honest at small n, unlike p ± 1.96·se)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _rate(k: float, n: int) -> float | None:

@@ -78,17 +78,14 @@ def generate(n: int, seed: int = 0, families: Sequence[str] | None = None, diffi
             header = f"选择题 {qi + 1}{puzzle.colon}"
             letter = LETTERS[q.answer]
             questions.append(Question(question=f"{header}\n{q.body}", options=q.options, answer=letter))
-            out.rationales.append({"id": pid, "question_index": qi, "rationale": _rationale(q),
+            out.rationales.append({"id": pid, "question_index": qi,
+                                   "rationale": rationale(q.steps, q.options, q.answer),
                                    "answer": letter, "source": "synth", "family": family})
         out.problems.append(Problem(id=pid, problem=puzzle.problem, questions=questions))
         out.puzzles.append(puzzle)
         count += len(questions)
         k += 1
     return out
-
-
-def _rationale(q) -> str:
-    return rationale(q.steps, q.options, q.answer)
 
 
 __all__ = ["FAMILIES", "FAMILY_WEIGHTS", "SynthSet", "generate", "make_puzzle", "family_module", "Rejected"]
