@@ -172,7 +172,7 @@ def predict_cmd(
     top_k: int = typer.Option(64, help="Sample among the top k tokens (then top-p); 0: whole vocabulary."),
     batch_size: int = typer.Option(16, help="Chains (or prompts, for direct) in flight at once."),
     seed: int = typer.Option(0, help="Chains are seeded from (seed, problem id, question index, chain index)."),
-    engine: str = typer.Option("hf", help="hf (transformers, CPU-friendly), vllm (pip install 'logictune[vllm]') "
+    engine: str = typer.Option("hf", help="hf (transformers, CPU-friendly), vllm (pip install 'logictune\\[vllm]') "
                                "or openai (any OpenAI-compatible server, e.g. vllm serve)."),
     dtype: str = typer.Option("auto", help="auto, bf16, fp16 or fp32 (hf, vllm)."),
     tensor_parallel_size: int = typer.Option(1, help="vllm: GPUs to shard the model over."),
