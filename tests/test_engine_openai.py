@@ -122,3 +122,20 @@ def test_over_the_apis_stop_limit_the_text_is_cut_here_instead():
     cut = openai_engine.cut_at_stop(chain, sp.stop_regex)
     assert cut.startswith("1. 甲说真话。\n答案是：B") and "C" not in cut
     assert openai_engine.cut_at_stop(chain, None) == chain
+
+
+def test_a_stop_string_the_server_left_out_is_put_back():
+    """vLLM's server leaves the matched stop string out of the text (and the answer line with it), and names
+    it in ``stop_reason``; other servers say only ``finish_reason: stop``."""
+    from openai.types import Completion as APICompletion
+
+    def reply(text, finish, **extra):
+        return APICompletion.model_validate({
+            "id": "c", "object": "text_completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "text": text, "finish_reason": finish, "logprobs": None, **extra}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}})
+
+    assert openai_engine._parse(reply("1. 甲说真话。\n", "stop", stop_reason="答案是：B\n")).text == "1. 甲说真话。\n答案是：B\n"
+    assert openai_engine._parse(reply("1. 甲说真话。\n", "stop", stop_reason=None)).text == "1. 甲说真话。\n"  # EOS
+    assert openai_engine._parse(reply("答案是：B\n", "stop", stop_reason="答案是：B\n")).text == "答案是：B\n"
+    assert openai_engine._parse(reply("1. 甲", "length", stop_reason=None)).text == "1. 甲"

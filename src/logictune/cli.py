@@ -179,6 +179,8 @@ def predict_cmd(
     base_url: str | None = typer.Option(None, help="openai: the server, e.g. http://127.0.0.1:8000/v1."),
     api_key_env: str | None = typer.Option(None, help="openai: environment variable holding the API key."),
     concurrency: int = typer.Option(8, help="openai: requests in flight at once."),
+    max_stop: int = typer.Option(4, help="openai: most stop strings sent (OpenAI takes 4; the answer stops are "
+                                 "more, so then the text is cut here instead); 0: send them all (vllm serve)."),
     tokenizer_spec: str | None = typer.Option(None, "--tokenizer", help="openai: where the chat template comes "
                                               "from (default: --model), to render the prompts the model was "
                                               "trained on."),
@@ -227,7 +229,7 @@ def predict_cmd(
                      "and pass --model NAME")
             tokenizer = models.load_tokenizer(tokenizer_spec or model)
             lm, used_dtype = model, None
-            options |= {"base_url": base_url, "concurrency": concurrency}
+            options |= {"base_url": base_url, "concurrency": concurrency, "max_stop": max_stop or None}
             if api_key_env:
                 options["api_key_env"] = api_key_env
     except (ValueError, OSError, models.ModelNotFound) as e:

@@ -277,6 +277,11 @@ def _parse(resp) -> teachers.CachedReply:
         text = choice.text or ""
         lp = choice.logprobs
         logprob = sum(x for x in (getattr(lp, "token_logprobs", None) or []) if x is not None)
+    # A server that stopped on a stop string leaves it out of the text, and the answer line with it. vLLM
+    # says which one matched (``stop_reason``, its extension of the API): put it back.
+    stop_reason = getattr(choice, "stop_reason", None)
+    if choice.finish_reason == "stop" and isinstance(stop_reason, str) and not text.endswith(stop_reason):
+        text += stop_reason
     return teachers.CachedReply(text, finish, prompt_tokens, completion_tokens, float(logprob))
 
 
