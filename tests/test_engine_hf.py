@@ -10,7 +10,7 @@ import torch
 
 from logictune import data, models, prompts
 from logictune.engines import SamplingParams, chain_seed
-from logictune.engines.hf import HFEngine, _cache_from, _prefix_groups
+from logictune.engines.hf import HFEngine, _cache_from, _common_prefix
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,12 @@ def reference(model, tokenizer, prompt: str, max_new_tokens: int, eos: set[int])
     return new[: next((i for i, t in enumerate(new) if t in eos), len(new))]
 
 
+def trie_size(seqs) -> int:
+    """Tokens in the trie of ``seqs``: what prefilling each distinct prefix once computes."""
+    seqs = sorted(map(tuple, seqs))
+    return sum(len(b) - _common_prefix(a, b) for a, b in zip([(), *seqs], seqs, strict=False))
+
+
 @pytest.mark.parametrize("batch_size,n", [(1, 1), (4, 2), (16, 3)])
 def test_greedy_matches_generate_with_refill_and_shared_prefixes(tiny, real_prompts, batch_size, n):
     model, tokenizer = tiny
@@ -54,13 +60,15 @@ def test_greedy_matches_generate_with_refill_and_shared_prefixes(tiny, real_prom
     engine.eos_ids = {max(candidates, key=lambda t: (min(firsts(t)) > 0, len(set(firsts(t)))))}
     refs = [reference(model, tokenizer, p, 24, engine.eos_ids) for p in real_prompts]
     assert len({len(r) for r in refs}) > 1, "rows should finish at different steps"
-    groups = _prefix_groups([engine._ids(p) for p in real_prompts], engine.min_shared_prefix)
-    assert any(cut > 0 and len(members) > 1 for members, cut in groups), "questions of a problem share a prefix"
+    ids = [engine._ids(p) for p in real_prompts]
+    everyone = min(_common_prefix(ids[0], x) for x in ids)
+    assert any(_common_prefix(a, b) > everyone + 32 for a in ids for b in ids if a != b), \
+        "questions of a problem share its statement"
 
     outs = engine.generate(real_prompts, n, SamplingParams(max_new_tokens=24, temperature=0))
     assert len(outs) == len(real_prompts)
-    if batch_size > n:  # several prompts per admission: the instruction they share was computed once
-        assert engine._base_keys and all(len(k) >= engine.min_shared_prefix for k in engine._base_keys)
+    if batch_size > n:  # all prompts in one prefill: the instruction and each statement computed once
+        assert engine.prefilled_tokens == trie_size(ids) < sum(map(len, ids))
     for out, ref in zip(outs, refs, strict=True):
         assert len(out) == n
         for completion in out:
@@ -68,13 +76,31 @@ def test_greedy_matches_generate_with_refill_and_shared_prefixes(tiny, real_prom
             assert completion.finish_reason == ("length" if len(ref) == 24 else "eos")
 
 
-def test_prefix_groups_share_problem_statements_not_just_the_instruction():
-    instruction = list(range(40))
-    a = instruction + [100] * 60 + [1, 2]
-    b = instruction + [100] * 60 + [3, 4, 5]
-    c = instruction + [200] * 60 + [6]
-    groups = _prefix_groups([a, b, c], 32)
-    assert sorted((sorted(m), cut) for m, cut in groups) == [([0, 1], 100), ([2], 0)]
+def test_the_instruction_and_a_shared_statement_are_prefilled_once_and_prompts_reused(tiny):
+    model, tokenizer = tiny
+    engine = HFEngine(model, tokenizer, batch_size=8)
+
+    def prompt(statement: str, question: str) -> str:
+        return (f"<|im_start|>system\n你是一个逻辑推理专家，擅长解决逻辑推理问题。<|im_end|>\n<|im_start|>user\n"
+                f"{statement}\n{question}<|im_end|>\n<|im_start|>assistant\n")
+
+    liars = "有甲、乙、丙三人，其中只有一人说了真话。甲说：乙在说谎。乙说：丙在说谎。丙说：甲和乙都在说谎。"
+    race = "某班有五名同学参加比赛，名次各不相同。张三不是第一名，李四在王五之前，王五不是最后一名。"
+    first = [prompt(liars, "谁说了真话？"), prompt(race, "谁是第一名？"), prompt(liars, "谁在说谎？")]
+    ids = [engine._ids(p) for p in first]
+    assert _common_prefix(ids[0], ids[2]) > _common_prefix(ids[0], ids[1]) + 20
+    sp = SamplingParams(max_new_tokens=3, temperature=0)
+    engine.generate(first, 2, sp)
+    # The instruction once, the statement of both questions once, each question once; 2 chains, 1 prefill.
+    assert engine.prefilled_tokens == trie_size(ids)
+    assert engine.prefilled == 3
+    # A later call computes only what no cached prefix holds (the instruction stays cached), and the
+    # adaptive rounds of its prompts start from their cached KV.
+    boxes = "三个盒子里分别装着红球、白球和黑球，每个盒子上的标签都贴错了。"
+    second = [prompt(boxes, "红球在哪个盒子里？"), prompt(boxes, "白球在哪个盒子里？")]
+    engine.generate(second, 1, sp, more=lambda i, c: 1 if len(c) < 3 else 0)
+    assert engine.prefilled_tokens == trie_size(ids + [engine._ids(p) for p in second])
+    assert engine.prefilled == 5
 
 
 def test_logprobs_are_the_models_and_sampling_is_seeded(tiny, real_prompts):
@@ -166,7 +192,8 @@ def test_more_adds_chains_from_the_cached_prompt_and_on_done_reports_each_prompt
     assert sorted(asked) == sorted([(i, 1) for i in range(5)] + [(i, 3) for i in range(5)])
     for out in outs:  # greedy: the extra chains, started from the cached prompt, equal the first
         assert len(out) == 3 and out[0].token_ids == out[1].token_ids == out[2].token_ids
-    assert not engine._prompt_cache, "finished prompts leave the cache"
+    finished = {tuple(engine._ids(p)) for p in real_prompts[:5]}
+    assert engine._cache and not finished & set(engine._cache), "finished prompts leave, shared prefixes stay"
 
 
 def test_forced_prompt_cache_evictions_change_nothing(tiny, real_prompts):
@@ -182,6 +209,7 @@ def test_forced_prompt_cache_evictions_change_nothing(tiny, real_prompts):
     b = evicting.generate(real_prompts, 1, sp, more=more)
     assert [[c.token_ids for c in o] for o in a] == [[c.token_ids for c in o] for o in b]
     assert evicting.prefilled > kept.prefilled == len(real_prompts)  # evicted prompts were computed again
+    assert evicting.prefilled_tokens > kept.prefilled_tokens
 
 
 def test_prompt_cache_is_sized_from_the_batch_so_no_prompt_is_prefilled_twice(tiny):

@@ -4,9 +4,12 @@ Why not ``model.generate``: on this CPU it plateaus near 40 tok/s however many r
 because it sorts the whole 152k vocabulary for top-p every step, keeps finished rows in the batch to
 the end, and prefills every sampled chain's prompt separately. This loop
 
-- prefills each prompt once and copies its KV cache to the chains that sample from it; the
-  instruction all prompts start with is prefilled once per engine, and a problem's statement once
-  for all its questions (prefill is compute-bound on a CPU: this halves it on the competition data),
+- prefills each token sequence once, through one LRU cache of KV caches keyed by token ids (whole
+  prompts and the prefixes prompts share). A prompt starts from the longest prefix it shares with a
+  cached sequence and computes only the rest; prompts prefilled together first compute the prefixes
+  where their tokens part (the instruction all prompts start with, a problem's statement shared by
+  its questions), so each of those is prefilled once (prefill is compute-bound on a CPU: this halves
+  it on the competition data). Chains copy their prompt's KV, and adaptive rounds find it cached,
 - samples with top-k then top-p inside the top-k (same nucleus unless it is wider than k),
 - stops a chain as soon as its answer line is out (``SamplingParams.stop_regex``) or at EOS,
 - keeps one pool of rows: finished chains leave, waiting ones (and the extra chains adaptive voting
@@ -17,6 +20,7 @@ Greedy output equals ``model.generate``'s token for token (tests/test_engine_hf.
 
 from __future__ import annotations
 
+import bisect
 import inspect
 import random
 import re
@@ -35,11 +39,11 @@ _TAIL_TOKENS = 24  # the stop regex looks at the decoded tail only
 
 MoreFn = Callable[[int, list[Completion]], int]
 DoneFn = Callable[[int, list[Completion]], None]
+Tokens = tuple[int, ...]
 
 
 class HFEngine:
-    def __init__(self, model, tokenizer, *, batch_size: int = 16, progress=None, prompt_cache_size: int | None = None,
-                 min_shared_prefix: int = 32):
+    def __init__(self, model, tokenizer, *, batch_size: int = 16, progress=None, prompt_cache_size: int | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = max(1, batch_size)
@@ -50,18 +54,14 @@ class HFEngine:
         base = model.get_base_model() if hasattr(model, "get_base_model") else model
         self._cache_kw = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
         self.eos_ids = _eos_ids(model, tokenizer)
-        # Prompt KV caches kept between calls, so later adaptive rounds skip the prompt's prefill. An
-        # admission prefills up to batch_size prompts plus 2 * batch_size of look-ahead, and the rows in
-        # flight (up to batch_size prompts) come back for more chains: a smaller cache would evict prompts
-        # just prefilled and compute them again.
-        self.prompt_cache_size = 4 * self.batch_size if prompt_cache_size is None else prompt_cache_size
-        self.min_shared_prefix = min_shared_prefix
-        self._prompt_cache: OrderedDict[str, tuple[list, torch.Tensor]] = OrderedDict()
-        # KV of token prefixes: the instruction every prompt starts with, and recent problem statements.
-        self.prefix_cache_size = 16
-        self._prefix_cache: OrderedDict[tuple[int, ...], list] = OrderedDict()
-        self._base_keys: set[tuple[int, ...]] = set()
+        # The one prefill cache: token ids -> (KV per layer, logits after the last token), least recently
+        # used first. An admission prefills up to batch_size prompts plus 2 * batch_size of look-ahead and
+        # the prefixes they share, and the prompts in flight come back for more chains: a smaller cache
+        # would evict prompts just prefilled and compute them again.
+        self.prompt_cache_size = 6 * self.batch_size if prompt_cache_size is None else prompt_cache_size
+        self._cache: OrderedDict[Tokens, tuple[list, torch.Tensor]] = OrderedDict()
         self.prefilled = 0  # prompts whose prefill was computed (not found in the cache): for tests, benches
+        self.prefilled_tokens = 0  # tokens run through the model to prefill them
 
     # ------------------------------------------------------------ generate
 
@@ -84,11 +84,10 @@ class HFEngine:
                              "max_new_tokens may differ between them")
         sp = params[0] if params else sampling
         stops = {r: re.compile(r) for r in {p.stop_regex for p in params} if r}
-        token_ids = {p: self._ids(p) for p in prompts}  # tokenized once, for the queue order and the prefill
-        ids = [token_ids[p] for p in prompts]
-        # Lexicographic token order puts the questions of one problem side by side: admitted together,
-        # they share the problem's prefill.
-        queue: deque[tuple[int, int]] = deque((i, n) for i in sorted(range(len(prompts)), key=lambda i: ids[i]))
+        ids = [tuple(self._ids(p)) for p in prompts]  # tokenized once, for the queue order and the prefill
+        # Lexicographic token order puts the questions of one problem side by side: prefilled together,
+        # they share the problem's statement.
+        queue: deque[tuple[int, int]] = deque((i, n) for i in sorted(range(len(prompts)), key=ids.__getitem__))
         results: list[dict[int, Completion]] = [{} for _ in prompts]  # by chain index
         started = [0] * len(prompts)  # chains started per prompt: the next chain's index
         open_chains = [n] * len(prompts)
@@ -109,19 +108,17 @@ class HFEngine:
                             k = free
                         take.append((i, k))
                         free -= k
-                    needed = [prompts[i] for i, _ in take]
-                    if any(p not in self._prompt_cache for p in needed):
+                    needed = [ids[i] for i, _ in take]
+                    if any(x not in self._cache for x in needed):
                         # Prefill the next prompts in the queue too: one bigger batch shares more
                         # problem statements, and later admissions find their prompts ready.
-                        ahead = [prompts[i] for i, _ in list(queue)[: 2 * self.batch_size]]
-                        self._prefill(list(dict.fromkeys(needed + ahead)), token_ids=token_ids)
-                    kv, last = self._prefill(needed, token_ids=token_ids)
-                    chains = []
+                        needed += [ids[i] for i, _ in list(queue)[: 2 * self.batch_size]]
+                    kv, last = self._prefill(needed)
+                    chains = [[(j, random.Random(chain_seed(params[i].seed, j)))
+                               for j in range(started[i], started[i] + k)] for i, k in take]
                     for i, k in take:
-                        chains.append([(j, random.Random(chain_seed(params[i].seed, j)))
-                                       for j in range(started[i], started[i] + k)])
                         started[i] += k
-                    pool.admit(kv, last, take, chains)
+                    pool.admit(kv[: len(take)], last[: len(take)], take, chains)
                 next_tok, tok_logprob = _sample(pool.logits, sp, [r.rng for r in pool.rows])
                 is_eos = torch.isin(next_tok, eos).tolist()
                 for row, tok, lp, ended in zip(pool.rows, next_tok.tolist(), tok_logprob.tolist(), is_eos,
@@ -153,7 +150,7 @@ class HFEngine:
                             open_chains[i] = extra
                             queue.appendleft((i, extra))
                         else:
-                            self._prompt_cache.pop(prompts[i], None)  # no more chains will start from it
+                            self._cache.pop(ids[i], None)  # no more chains will start from it
                             if on_done:
                                 on_done(i, so_far)
                 n_done = sum(1 for r in pool.rows if r.finish)
@@ -167,133 +164,78 @@ class HFEngine:
     def _ids(self, prompt: str) -> list[int]:
         return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
 
-    def _prefill(self, prompts: list[str], *, keep: bool = True, token_ids: dict[str, list[int]] | None = None):
-        """Each prompt's KV cache (per layer, unpadded) and its last-position logits.
+    def _prefill(self, prompts: list[Tokens]):
+        """Each prompt's KV cache (per layer, unpadded) and its last-position logits, through the cache.
 
-        Prompts seen before (the earlier rounds of adaptive voting) come from ``self._prompt_cache``;
-        with ``keep`` the new ones are added to it. Prompts that share a long token prefix (the
-        questions of one problem share its statement) compute that prefix once.
+        The prompts not cached form a token trie: its inner nodes are the prefixes where their tokens
+        part (the instruction all of them start with, a problem's statement its questions share). It is
+        computed a level at a time, each node from the longest prefix it shares with a cached sequence
+        (the level above, or a prompt, prefix or instruction cached before), and every node is kept.
         """
-        found = {p: self._prompt_cache[p] for p in prompts if p in self._prompt_cache}
-        missing = [p for p in dict.fromkeys(prompts) if p not in found]
-        if missing:
-            self.prefilled += len(missing)
-            ids = [token_ids[p] if token_ids and p in token_ids else self._ids(p) for p in missing]
-            # Three levels: the instruction every prompt starts with (kept across calls), then each
-            # problem's statement (shared by its questions), then each question.
-            self._base_prefix(ids)
-            groups = _prefix_groups(ids, self.min_shared_prefix)
-            # A problem's statement may be split over two admissions: its prefix KV is kept for the next.
-            heads = [tuple(ids[m[0]][:cut]) if cut else tuple(ids[m[0]][:-1]) for m, cut in groups]
-            todo = [h for h in dict.fromkeys(heads) if len(groups[heads.index(h)][0]) > 1 and h not in self._prefix_cache]
-            starts = [self._longest_cached(h) for h in todo]
-            made = self._forward_prompts([list(h[n:]) for h, (n, _) in zip(todo, starts, strict=True)],
-                                         [kv for _, kv in starts])[0]
-            for h, kv in zip(todo, made, strict=True):
-                self._remember_prefix(h, kv)
-            rows, past, suffixes = [], [], []
-            for (members, _), head in zip(groups, heads, strict=True):
-                start, kv_before = self._longest_cached(head)
-                for i in members:
-                    rows.append(i)
-                    past.append(kv_before)
-                    suffixes.append(ids[i][start:])
-            kv, last = self._forward_prompts(suffixes, past)
-            for j, i in enumerate(rows):
-                found[missing[i]] = (kv[j], last[j])
-        if keep:
-            for p in prompts:
-                self._prompt_cache[p] = found[p]
-                self._prompt_cache.move_to_end(p)
-            while len(self._prompt_cache) > self.prompt_cache_size:
-                self._prompt_cache.popitem(last=False)
-        return [found[p][0] for p in prompts], torch.stack([found[p][1] for p in prompts])
+        todo = sorted({p for p in prompts if p not in self._cache})
+        self.prefilled += len(todo)
+        shared = {a[: _common_prefix(a, b)] for a, b in zip(todo, todo[1:], strict=False)} - {()}
+        levels: dict[int, list[Tokens]] = {}
+        path: list[Tokens] = []  # the nodes the current one extends
+        for node in sorted(shared | set(todo)):  # a prefix sorts before what extends it
+            while path and node[: len(path[-1])] != path[-1]:
+                path.pop()
+            levels.setdefault(len(path), []).append(node)
+            path.append(node)
+        for depth in sorted(levels):
+            if fresh := [node for node in levels[depth] if node not in self._cache]:
+                self._compute(fresh)
+        found = []
+        for p in prompts:
+            self._cache.move_to_end(p)
+            found.append(self._cache[p])
+        while len(self._cache) > self.prompt_cache_size:
+            self._cache.popitem(last=False)
+        return [kv for kv, _ in found], torch.stack([last for _, last in found])
 
-    def _base_prefix(self, ids: list[list[int]]) -> None:
-        """Cache the KV of the prefix all prompts share (the system prompt and instruction).
+    def _compute(self, nodes: list[Tokens]) -> None:
+        """Prefill ``nodes`` into the cache, each after the longest prefix it shares with a cached sequence.
 
-        A batch drawn from one problem shares more than the instruction; a cached prefix that agrees
-        with it for ``min_shared_prefix`` tokens or more tells where the instruction ends.
+        Rows run in buckets of similar length: left padding is computed like any token, and prefill is
+        compute-bound, so a batch should not be padded by more than a fifth.
         """
-        common = min(len(x) for x in ids) - 1
-        for x in ids[1:]:
-            common = min(common, _common_prefix(ids[0], x))
-        if len(ids) < 2 or common < self.min_shared_prefix:
-            return
-        head = tuple(ids[0][:common])
-        for key in self._prefix_cache:
-            n = _common_prefix(list(key), list(head))
-            if n >= self.min_shared_prefix:
-                head = head[:n]
-                break
-        if head not in self._prefix_cache:
-            self._remember_prefix(head, self._forward_prompts([list(head)], [None])[0][0], base=True)
-
-    def _longest_cached(self, ids: tuple[int, ...]) -> tuple[int, list | None]:
-        """The longest cached prefix of ``ids`` (shorter than ``ids``): its length and KV."""
-        best: tuple[int, list | None] = (0, None)
-        for key, kv in self._prefix_cache.items():
-            if best[0] < len(key) < len(ids) + 1 and ids[: len(key)] == key:
-                best = (len(key), kv)
-        return best
-
-    def _remember_prefix(self, key: tuple[int, ...], kv: list, base: bool = False) -> None:
-        self._prefix_cache[key] = kv
-        if base:
-            self._base_keys.add(key)
-        # Problem prefixes come and go; the instruction prefixes stay.
-        while len(self._prefix_cache) > self.prefix_cache_size:
-            old = next((k for k in self._prefix_cache if k not in self._base_keys), next(iter(self._prefix_cache)))
-            del self._prefix_cache[old]
-            self._base_keys.discard(old)
-
-    def _forward_prompts(self, suffixes: list[list[int]], past: list[list | None]):
-        """Prefill ``suffixes`` (each after its ``past`` KV, if any); return per-row unpadded KV and logits.
-
-        Rows are run in buckets of similar length: left padding is computed like any token, and
-        prefill is compute-bound, so a batch should not be padded by more than a fifth.
-        """
-        if not suffixes:
-            return [], None
-        order = sorted(range(len(suffixes)), key=lambda i: len(suffixes[i]))
-        buckets, current = [], []
-        for i in order:
-            width = len(suffixes[i])
+        cached = sorted(self._cache)
+        suffixes, past = [], []
+        for node in nodes:
+            # The cached sequence sharing the longest prefix sorts next to the node. One token stays to
+            # compute: its logits are the node's.
+            at = bisect.bisect(cached, node)
+            shares = [(min(_common_prefix(node, c), len(node) - 1), c) for c in cached[max(0, at - 1) : at + 1]]
+            n, source = max(shares, default=(0, None))
+            if n:
+                self._cache.move_to_end(source)
+            past.append([(k[:, :, :n], v[:, :, :n]) for k, v in self._cache[source][0]] if n else None)
+            suffixes.append(node[n:])
+        self.prefilled_tokens += sum(map(len, suffixes))
+        buckets: list[list[int]] = [[]]
+        for i in sorted(range(len(nodes)), key=lambda i: len(suffixes[i])):
+            width, current = len(suffixes[i]), buckets[-1]
             if current and width * (len(current) + 1) > 1.25 * (sum(len(suffixes[j]) for j in current) + width):
-                buckets.append(current)
-                current = []
+                buckets.append(current := [])
             current.append(i)
-        buckets.append(current)
-        kv: list = [None] * len(suffixes)
-        last: list = [None] * len(suffixes)
         for bucket in buckets:
-            bucket_kv, bucket_last = self._forward_batch([suffixes[i] for i in bucket], [past[i] for i in bucket])
+            kv, last = self._forward_batch([suffixes[i] for i in bucket], [past[i] for i in bucket])
             for j, i in enumerate(bucket):
-                kv[i], last[i] = bucket_kv[j], bucket_last[j]
-        return kv, torch.stack(last)
+                self._cache[nodes[i]] = (kv[j], last[j])
 
-    def _forward_batch(self, suffixes: list[list[int]], past: list[list | None]):
+    def _forward_batch(self, suffixes: list[Tokens], past: list[list | None]):
         past_len = [p[0][0].shape[-2] if p else 0 for p in past]
         width_past = max(past_len)
         input_ids, attention = self._left_pad(suffixes)
         positions = (attention.cumsum(-1) - 1).clamp(min=0) + torch.tensor(past_len, device=self.device)[:, None]
-        cache = _new_cache(self.model)
+        layers = []
         if width_past:
             # Rows without a shared prefix get an all-padding past; padding sits between past and suffix.
-            empty = [(k.new_zeros(k.shape[:2] + (0,) + k.shape[3:]), v.new_zeros(v.shape[:2] + (0,) + v.shape[3:]))
-                     for k, v in next(p for p in past if p)]
-            layers = []
-            for layer in range(len(empty)):
-                keys = torch.cat([_pad_left((p or empty)[layer][0], width_past) for p in past])
-                values = torch.cat([_pad_left((p or empty)[layer][1], width_past) for p in past])
-                layers.append((keys, values))
-            cache = _cache_from(layers, self.model.config)
-            past_mask = torch.zeros((len(past), width_past), dtype=torch.long, device=self.device)
-            for j, n in enumerate(past_len):
-                past_mask[j, width_past - n:] = 1
-            attention = torch.cat([past_mask, attention], dim=1)
-        out = self.model(input_ids=input_ids, attention_mask=attention, position_ids=positions,
-                         use_cache=True, logits_to_keep=1, **{self._cache_kw: cache})
+            empty = [(k[:, :, :0], v[:, :, :0]) for k, v in next(p for p in past if p)]
+            layers = _stack_left([p or empty for p in past], width_past)
+            attention = torch.cat([_left_mask(past_len, width_past, self.device), attention], dim=1)
+        out = self.model(input_ids=input_ids, attention_mask=attention, position_ids=positions, use_cache=True,
+                         logits_to_keep=1, **{self._cache_kw: _cache_from(layers, self.model.config)})
         cache = getattr(out, "cache", None) or out.past_key_values
         keep = [attention[j].bool() for j in range(len(suffixes))]
         kv = [[(layer.keys[j : j + 1, :, keep[j]].clone(), layer.values[j : j + 1, :, keep[j]].clone())
@@ -304,12 +246,14 @@ class HFEngine:
 
     @torch.inference_mode()
     def score_next_token(self, prompts: list[str], candidates: list[list[str]]) -> list[list[float]]:
-        token_ids = {p: self._ids(p) for p in prompts}
-        order = sorted(range(len(prompts)), key=lambda i: token_ids[prompts[i]])  # neighbours share prefixes
+        ids = [tuple(self._ids(p)) for p in prompts]
+        order = sorted(range(len(prompts)), key=ids.__getitem__)  # neighbours share prefixes
         scores: list[list[float]] = [[] for _ in prompts]
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            _, last = self._prefill([prompts[i] for i in idx], keep=False, token_ids=token_ids)
+            _, last = self._prefill([ids[i] for i in idx])
+            for i in idx:
+                self._cache.pop(ids[i], None)  # scored once: only the prefixes it shares are worth keeping
             logprobs = torch.log_softmax(last, dim=-1).cpu()
             for j, i in enumerate(idx):
                 scores[i] = logprobs[j, [self._first_token(c) for c in candidates[i]]].tolist()
@@ -323,15 +267,11 @@ class HFEngine:
             raise ValueError(f"{text!r} encodes to no token")
         return ids[0]
 
-    def _left_pad(self, batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _left_pad(self, batch: list[Tokens]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(ids) for ids in batch)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        attention = torch.zeros((len(batch), width), dtype=torch.long)
-        for i, ids in enumerate(batch):
-            input_ids[i, width - len(ids) :] = torch.tensor(ids)
-            attention[i, width - len(ids) :] = 1
-        return input_ids.to(self.device), attention.to(self.device)
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + list(ids) for ids in batch], device=self.device)
+        return input_ids, _left_mask([len(ids) for ids in batch], width, self.device)
 
 
 @dataclass
@@ -363,17 +303,10 @@ class _Pool:
         counts = torch.tensor([k for _, k in take])
         lengths = [item[0][0].shape[-2] for item in kv]
         width = max([*lengths, self.attention.shape[1] if self.rows else 0])
-        new_kv = []
-        for layer in range(len(kv[0])):
-            keys = torch.cat([_pad_left(item[layer][0], width) for item in kv])
-            values = torch.cat([_pad_left(item[layer][1], width) for item in kv])
-            new_kv.append((keys.repeat_interleave(counts.to(keys.device), 0),
-                           values.repeat_interleave(counts.to(values.device), 0)))
+        new_kv = [(keys.repeat_interleave(counts.to(keys.device), 0),
+                   values.repeat_interleave(counts.to(keys.device), 0)) for keys, values in _stack_left(kv, width)]
         device = new_kv[0][0].device
-        attention = torch.zeros((len(kv), width), dtype=torch.long, device=device)
-        for j, length in enumerate(lengths):
-            attention[j, width - length:] = 1
-        attention = attention.repeat_interleave(counts.to(device), 0)
+        attention = _left_mask(lengths, width, device).repeat_interleave(counts.to(device), 0)
         logits = last.repeat_interleave(counts.to(last.device), 0)
         if self.rows:
             for layer, (keys, values) in zip(self.cache.layers, new_kv, strict=True):
@@ -414,35 +347,13 @@ class _Pool:
         self.logits = out.logits[:, -1].float()
 
 
-def _prefix_groups(ids: list[list[int]], min_len: int) -> list[tuple[list[int], int]]:
-    """Group prompts that share a long token prefix: [(member indices, prefix length)].
-
-    The shared prefix stops one token short of the shortest member, so every member has a suffix.
-    """
-    order = sorted(range(len(ids)), key=lambda i: ids[i])
-    groups: list[tuple[list[int], int]] = []
-    for i in order:
-        if groups:
-            members, cut = groups[-1]
-            prev = ids[members[-1]]
-            common = _common_prefix(prev, ids[i])
-            common = min(common, cut if len(members) > 1 else common, len(ids[i]) - 1, len(prev) - 1)
-            # Merge only a prefix that is most of the prompt (the problem statement), not just the
-            # instruction every prompt starts with: a group's prefix is what all its members share.
-            if common >= min_len and 2 * common >= len(ids[i]):
-                groups[-1] = (members + [i], common)
-                continue
-        groups.append(([i], 0))
-    return [(members, cut if len(members) > 1 else 0) for members, cut in groups]
+def _common_prefix(a: Tokens, b: Tokens) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+def _left_mask(lengths: list[int], width: int, device) -> torch.Tensor:
+    """An attention mask of ``width`` columns: row j attends to its last ``lengths[j]``."""
+    return (torch.arange(width, device=device) >= width - torch.tensor(lengths, device=device)[:, None]).long()
 
 
 def _pad_left(t: torch.Tensor, width: int, dim: int = -2) -> torch.Tensor:
@@ -452,6 +363,12 @@ def _pad_left(t: torch.Tensor, width: int, dim: int = -2) -> torch.Tensor:
     shape = list(t.shape)
     shape[dim] = missing
     return torch.cat([t.new_zeros(shape), t], dim=dim)
+
+
+def _stack_left(rows: list[list[tuple[torch.Tensor, torch.Tensor]]], width: int):
+    """One batch KV cache (per layer) from per-row ones, each left-padded to ``width`` positions."""
+    return [tuple(torch.cat([_pad_left(row[layer][x], width) for row in rows]) for x in (0, 1))
+            for layer in range(len(rows[0]))]
 
 
 def _cache_from(kv: list[tuple[torch.Tensor, torch.Tensor]], config):
@@ -487,12 +404,6 @@ def _sample(logits: torch.Tensor, sp: SamplingParams, rngs: list[random.Random])
     choice = (cdf <= u).sum(-1, keepdim=True).clamp(max=k - 1)
     tok = top_ids.gather(-1, choice)[:, 0]
     return tok.cpu(), logprobs.gather(-1, tok[:, None])[:, 0].cpu()
-
-
-def _new_cache(model):
-    from transformers import DynamicCache
-
-    return DynamicCache(config=model.config)
 
 
 def _eos_ids(model, tokenizer) -> set[int]:
