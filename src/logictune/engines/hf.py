@@ -36,6 +36,9 @@ from . import Completion, SamplingParams, chain_seed, per_prompt
 # much as a few decode steps, so doing it for every finished row would cost more than it saves.
 _COMPACT_SHARE = 0.25
 _TAIL_TOKENS = 24  # the stop regex looks at the decoded tail only
+# A shared prefix becomes a node of its own only if it saves this many tokens over its parent: a node costs
+# a trie level (one more forward call) and a cache slot, worth about as much as a few dozen tokens on a CPU.
+_MIN_SHARED = 16
 
 MoreFn = Callable[[int, list[Completion]], int]
 DoneFn = Callable[[int, list[Completion]], None]
@@ -58,7 +61,7 @@ class HFEngine:
         # used first. An admission prefills up to batch_size prompts plus 2 * batch_size of look-ahead and
         # the prefixes they share, and the prompts in flight come back for more chains: a smaller cache
         # would evict prompts just prefilled and compute them again.
-        self.prompt_cache_size = 6 * self.batch_size if prompt_cache_size is None else prompt_cache_size
+        self.prompt_cache_size = 6 * self.batch_size if prompt_cache_size is None else max(0, prompt_cache_size)
         self._cache: OrderedDict[Tokens, tuple[list, torch.Tensor]] = OrderedDict()
         self.prefilled = 0  # prompts whose prefill was computed (not found in the cache): for tests, benches
         self.prefilled_tokens = 0  # tokens run through the model to prefill them
@@ -109,16 +112,19 @@ class HFEngine:
                         take.append((i, k))
                         free -= k
                     needed = [ids[i] for i, _ in take]
+                    ahead = []
                     if any(x not in self._cache for x in needed):
                         # Prefill the next prompts in the queue too: one bigger batch shares more
-                        # problem statements, and later admissions find their prompts ready.
-                        needed += [ids[i] for i, _ in list(queue)[: 2 * self.batch_size]]
-                    kv, last = self._prefill(needed)
+                        # problem statements, and later admissions find their prompts ready (as many as
+                        # the cache keeps beside these).
+                        room = max(0, min(2 * self.batch_size, self.prompt_cache_size - len(needed)))
+                        ahead = [ids[i] for i, _ in list(queue)[:room]]
+                    kv, last = self._prefill(needed, ahead)
                     chains = [[(j, random.Random(chain_seed(params[i].seed, j)))
                                for j in range(started[i], started[i] + k)] for i, k in take]
                     for i, k in take:
                         started[i] += k
-                    pool.admit(kv[: len(take)], last[: len(take)], take, chains)
+                    pool.admit(kv, last, take, chains)
                 next_tok, tok_logprob = _sample(pool.logits, sp, [r.rng for r in pool.rows])
                 is_eos = torch.isin(next_tok, eos).tolist()
                 for row, tok, lp, ended in zip(pool.rows, next_tok.tolist(), tok_logprob.tolist(), is_eos,
@@ -164,31 +170,36 @@ class HFEngine:
     def _ids(self, prompt: str) -> list[int]:
         return self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
 
-    def _prefill(self, prompts: list[Tokens]):
-        """Each prompt's KV cache (per layer, unpadded) and its last-position logits, through the cache.
+    def _prefill(self, prompts: list[Tokens], ahead: list[Tokens] = ()):
+        """Each prompt's KV cache (per layer, unpadded) and its last-position logits, through the cache;
+        the prompts of ``ahead`` are computed with them and left in the cache.
 
         The prompts not cached form a token trie: its inner nodes are the prefixes where their tokens
         part (the instruction all of them start with, a problem's statement its questions share). It is
         computed a level at a time, each node from the longest prefix it shares with a cached sequence
         (the level above, or a prompt, prefix or instruction cached before), and every node is kept.
         """
-        todo = sorted({p for p in prompts if p not in self._cache})
+        if not all(prompts) or not all(ahead):
+            raise ValueError("an empty prompt has no next-token distribution")
+        todo = sorted({p for p in [*prompts, *ahead] if p not in self._cache})
         self.prefilled += len(todo)
         shared = {a[: _common_prefix(a, b)] for a, b in zip(todo, todo[1:], strict=False)} - {()}
+        wanted = set(todo)
         levels: dict[int, list[Tokens]] = {}
         path: list[Tokens] = []  # the nodes the current one extends
-        for node in sorted(shared | set(todo)):  # a prefix sorts before what extends it
+        for node in sorted(shared | wanted):  # a prefix sorts before what extends it
             while path and node[: len(path[-1])] != path[-1]:
                 path.pop()
+            if node not in wanted and len(node) - (len(path[-1]) if path else 0) < _MIN_SHARED:
+                continue  # an incidental shared prefix (a few tokens): not worth a level
             levels.setdefault(len(path), []).append(node)
             path.append(node)
         for depth in sorted(levels):
             if fresh := [node for node in levels[depth] if node not in self._cache]:
                 self._compute(fresh)
-        found = []
-        for p in prompts:
+        found = [self._cache[p] for p in prompts]
+        for p in [*ahead, *prompts]:  # the prompts asked for now are the last to go
             self._cache.move_to_end(p)
-            found.append(self._cache[p])
         while len(self._cache) > self.prompt_cache_size:
             self._cache.popitem(last=False)
         return [kv for kv, _ in found], torch.stack([last for _, last in found])
@@ -215,13 +226,15 @@ class HFEngine:
         buckets: list[list[int]] = [[]]
         for i in sorted(range(len(nodes)), key=lambda i: len(suffixes[i])):
             width, current = len(suffixes[i]), buckets[-1]
-            if current and width * (len(current) + 1) > 1.25 * (sum(len(suffixes[j]) for j in current) + width):
+            # At most a fifth padding, plus 64 tokens: short suffixes (a question after its statement) would
+            # otherwise split into many tiny forward calls, each costing more than the padding it saves.
+            if current and width * (len(current) + 1) > 1.25 * (sum(len(suffixes[j]) for j in current) + width) + 64:
                 buckets.append(current := [])
             current.append(i)
         for bucket in buckets:
             kv, last = self._forward_batch([suffixes[i] for i in bucket], [past[i] for i in bucket])
             for j, i in enumerate(bucket):
-                self._cache[nodes[i]] = (kv[j], last[j])
+                self._cache[nodes[i]] = (kv[j], last[j].clone())  # a view would keep the bucket's logits alive
 
     def _forward_batch(self, suffixes: list[Tokens], past: list[list | None]):
         past_len = [p[0][0].shape[-2] if p else 0 for p in past]
@@ -238,7 +251,8 @@ class HFEngine:
                          logits_to_keep=1, **{self._cache_kw: _cache_from(layers, self.model.config)})
         cache = getattr(out, "cache", None) or out.past_key_values
         keep = [attention[j].bool() for j in range(len(suffixes))]
-        kv = [[(layer.keys[j : j + 1, :, keep[j]].clone(), layer.values[j : j + 1, :, keep[j]].clone())
+        # Boolean indexing copies: the rows own their KV and the batch's cache can go.
+        kv = [[(layer.keys[j : j + 1, :, keep[j]], layer.values[j : j + 1, :, keep[j]])
                for layer in cache.layers] for j in range(len(suffixes))]
         return kv, out.logits[:, -1].float()
 
