@@ -1,7 +1,8 @@
 """Recipe against recipe: the seed's real recipe and `logictune predict`, on the same model and questions.
 
-NOT RUN YET in this form (the numbers in bench/README.md came from the earlier row a, which was not the
-seed recipe: chat-template prompt, temperature 0.7 / top-p 0.9, a `(.)` regex, no retry).
+The table in bench/README.md's `predict` section came from an earlier row a, which was not the seed recipe
+(chat-template prompt, temperature 0.7 / top-p 0.9, a `(.)` regex, no retry). This form's row a was run once,
+on an fp32-only 2-core machine, and did not finish 6 questions in 12.7 minutes (bench/README.md).
 
 Rows (each in its own subprocess, so peak RSS is per row):
   a  the seed recipe as it really was: a raw-text prompt without chat template (instruction, then
