@@ -61,10 +61,11 @@ def peak_rss_gib() -> float:
     return total / 2**20
 
 
-def cut(text: str, stop: str) -> str:
-    """The text up to the end of the answer line, where the hf engine would have stopped."""
-    m = re.search(stop, text)
-    return text[:m.end()] if m else text
+def _sampling_kwargs(sp) -> dict:
+    """``generate``'s sampling arguments for ``sp`` (greedy at temperature 0)."""
+    if sp.temperature > 0:
+        return {"do_sample": True, "temperature": sp.temperature, "top_p": sp.top_p, "top_k": sp.top_k or None}
+    return {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
 
 
 def _until_eos(ids: list[int], stop_ids: set[int]) -> list[int]:
@@ -77,8 +78,7 @@ def run_generate(model, tokenizer, prompts, sp, args) -> list[list[tuple[str, in
     from logictune.engines.hf import _eos_ids
 
     stop_ids = set(_eos_ids(model, tokenizer)) | {tokenizer.pad_token_id}
-    sampling = {"do_sample": True, "temperature": sp.temperature, "top_p": sp.top_p, "top_k": sp.top_k or None} \
-        if sp.temperature > 0 else {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+    sampling = _sampling_kwargs(sp)
     torch.manual_seed(0)
     out = []
     for start in range(0, len(prompts), args.batch_size):
@@ -100,9 +100,7 @@ def run_generate_batch(model, tokenizer, prompts, sp, args) -> list[list[tuple[s
 
     stop_ids = set(_eos_ids(model, tokenizer))
     config = model.generation_config.__class__.from_dict(model.generation_config.to_dict())
-    config.update(max_new_tokens=sp.max_new_tokens, num_return_sequences=args.chains, do_sample=sp.temperature > 0,
-                  **({"temperature": sp.temperature, "top_p": sp.top_p, "top_k": sp.top_k or None}
-                     if sp.temperature > 0 else {"temperature": None, "top_p": None, "top_k": None}))
+    config.update(max_new_tokens=sp.max_new_tokens, num_return_sequences=args.chains, **_sampling_kwargs(sp))
     inputs = [tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
     # Left to itself it sizes its KV cache from free memory: 13 GiB of a 23 GiB machine for a tiny model.
     # Enough pages for batch_size sequences of the longest prompt plus max_new_tokens is all it needs.
@@ -126,6 +124,7 @@ def child(args) -> None:
     t0 = time.perf_counter()
     from logictune import models, predict, prompts, voting
     from logictune.engines import chain_seed, get_engine
+    from logictune.engines.openai import cut_at_stop  # the text the hf engine would have kept
 
     if args.row == "vllm":
         tokenizer = models.load_tokenizer(args.model)
@@ -149,7 +148,7 @@ def child(args) -> None:
     else:
         run = run_generate if args.row == "generate" else run_generate_batch
         chains = run(model, tokenizer, texts, sampling[0], args)
-        chains = [[(cut(t, sp.stop_regex), k) for t, k in cs] for cs, sp in zip(chains, sampling, strict=True)]
+        chains = [[(cut_at_stop(t, sp.stop_regex), k) for t, k in cs] for cs, sp in zip(chains, sampling, strict=True)]
     seconds = time.perf_counter() - start
 
     correct = tokens = 0
