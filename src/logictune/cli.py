@@ -161,7 +161,15 @@ def predict_cmd(
                               "with --engine openai, the served model's name."),
     adapter: Path | None = typer.Option(None, help="A LoRA adapter directory from `logictune train` (hf: merged "
                                         "into the weights at load; vllm: served as a LoRA)."),
-    method: str = typer.Option("cot", help="cot: sampled chains + vote; direct: score the option letters."),
+    method: str = typer.Option("cot", help="cot: sampled chains + vote; direct: score the option letters; "
+                               "program: sampled Python programs run in the sandbox, their outputs vote."),
+    program_style: str = typer.Option("letter", help="program: the prompt asks to print the option's letter "
+                                      "(letter) or the computed value (value)."),
+    fallback: str = typer.Option("direct", help="program: questions no computed program answered: direct "
+                                 "(option likelihood) or cot (chains, then likelihood)."),
+    count_guesses: bool = typer.Option(False, help="program: let constant guesses such as print('A') vote."),
+    program_timeout: float = typer.Option(5.0, help="program: wall seconds per program."),
+    sandbox_workers: int = typer.Option(2, help="program: programs run at once."),
     votes: int = typer.Option(5, help="Vote budget: the most chains per question."),
     adaptive: bool = typer.Option(True, help="Stop sampling a question once its answer is settled."),
     first_round: int = typer.Option(2, help="Chains per question in the first adaptive round."),
@@ -203,7 +211,13 @@ def predict_cmd(
         cfg = predict.PredictConfig(method=method, votes=votes, adaptive=adaptive, first_round=first_round,
                                     confidence=None if confidence >= 1 else confidence,
                                     max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                                    top_k=top_k, seed=seed)
+                                    top_k=top_k, seed=seed, program_style=program_style, fallback=fallback,
+                                    count_guesses=count_guesses, program_timeout=program_timeout,
+                                    sandbox_workers=sandbox_workers)
+        if method == "program":
+            from .sandbox import isolation
+
+            console.print(isolation().describe(), highlight=False, markup=False, soft_wrap=True)
         if few_shot:
             from .retrieval import ShotPool
 
@@ -271,7 +285,11 @@ def predict_cmd(
     console.print(
         f"{summary['answered_now']} questions in {summary['seconds']:.1f}s "
         f"({summary['questions_per_s']:.2f} q/s, {summary['tokens_per_s']:.1f} tok/s); "
-        f"{summary['resumed']} resumed; {summary['fallbacks']} by option likelihood", highlight=False)
+        f"{summary['resumed']} resumed; {summary['fallbacks']} "
+        f"{'fell back to ' + fallback if method == 'program' else 'by option likelihood'}", highlight=False)
+    if "program_wait_share" in summary:
+        console.print(f"waiting on programs: {summary['program_wait_seconds']:.1f}s "
+                      f"({summary['program_wait_share']:.1%} of the run)", highlight=False)
     console.print(f"submission: {summary['submission']}\ndetails: {summary['details']}", highlight=False,
                   soft_wrap=True)
 

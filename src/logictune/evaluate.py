@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import data
 from .data import Problem
+from .programs import STATUSES
 
 # Vote-agreement bins [lo, hi); one more bin after them holds the unanimous votes (agreement == 1).
 AGREEMENT_EDGES = (0.0, 0.4, 0.6, 0.8, 1.0)
@@ -147,6 +148,42 @@ def _calibration(rows: Sequence[tuple[Pair, dict]]) -> dict:
     return {"bins": table, "unvoted": _slice(unvoted)}
 
 
+def answer_source(row: dict) -> str:
+    """Where a question's answer came from: "vote" (samples voted), "cot" (fallback chains), "direct"."""
+    if not row.get("fallback"):
+        return "direct" if row.get("method") == "direct" else "vote"
+    return row.get("fallback_method") or "direct"
+
+
+def _program_metrics(rows: Sequence[tuple[Pair, dict]]) -> dict | None:
+    """Program runs: answers by source, every program by status (with how often a matched output was the
+    key), and questions by the status of their programs (a fallback question: its programs' commonest)."""
+    rows = [(p, r) for p, r in rows if r.get("method") == "program"]
+    if not rows:
+        return None
+    samples = [(p, s) for p, r in rows for s in r.get("samples") or []]
+    by_status = {}
+    for status in STATUSES:
+        got = [(p, s) for p, s in samples if s.get("status") == status]
+        matched = [(p, s) for p, s in got if s.get("matched")]
+        by_status[status] = {"n": len(got), "share": _rate(len(got), len(samples)), "matched": len(matched),
+                             "matched_right": _rate(sum(s["matched"] == p.gold for p, s in matched), len(matched))}
+
+    def question_status(r: dict) -> str:
+        if not r.get("fallback"):
+            return "ok"
+        counts = Counter(s.get("status") for s in r.get("samples") or [])
+        return "fallback: " + (counts.most_common(1)[0][0] if counts else "no samples")
+
+    return {
+        "by_source": {k: _slice([p for p, r in rows if answer_source(r) == k]) for k in ("vote", "cot", "direct")},
+        "by_sample_status": by_status,
+        "by_question_status": {k: _slice([p for p, r in rows if question_status(r) == k])
+                               for k in sorted({question_status(r) for _, r in rows})},
+        "coverage": _rate(sum(not r.get("fallback") for _, r in rows), len(rows)),
+    }
+
+
 def _detail_metrics(pairs: Sequence[Pair], details: Sequence[dict]) -> dict:
     by_key = {(str(r["id"]), int(r["question_index"])): r for r in details}
     keys = {(p.id, p.question_index) for p in pairs}
@@ -168,6 +205,7 @@ def _detail_metrics(pairs: Sequence[Pair], details: Sequence[dict]) -> dict:
         "mean_samples": _rate(len(samples), len(rows)),
         "mean_tokens": _rate(sum(int(s.get("tokens") or 0) for s in samples), len(rows)),
         "calibration": _calibration(rows),
+        "programs": _program_metrics(rows),
     }
 
 
@@ -294,6 +332,18 @@ def _plots(m: dict, out_dir: Path) -> list[str]:
         ax.legend(loc="upper left")
         _save(fig, out_dir / "calibration.png")
         made.append("calibration.png")
+    prog = m["details"] and m["details"]["programs"]
+    if prog:
+        sources = {k: v for k, v in prog["by_source"].items() if v["n"]}
+        fig = Figure(figsize=(6, 3.5))
+        ax = fig.subplots()
+        labels = {"vote": "programs voted", "cot": "fallback: chains", "direct": "fallback: letter scores"}
+        bars = ax.bar([labels[k] for k in sources], [v["n"] for v in sources.values()])
+        ax.bar_label(bars, [f"acc {_pct(v['accuracy'])}" for v in sources.values()])
+        ax.set_ylabel("questions")
+        ax.set_title("Where answers came from")
+        _save(fig, out_dir / "answer_sources.png")
+        made.append("answer_sources.png")
     return made
 
 
@@ -345,6 +395,18 @@ def report_markdown(m: dict, images: Sequence[str] = ()) -> str:
                          + [("no votes (fallback or direct)", d["calibration"]["unvoted"]["n"],
                              d["calibration"]["unvoted"]["correct"],
                              _pct(d["calibration"]["unvoted"]["accuracy"]), "-")])]
+    prog = d and d["programs"]
+    if prog:
+        parts += ["", "## Programs", "", f"Coverage (questions a computed, matched program answered): "
+                  f"{_pct(prog['coverage'])}", "",
+                  _table(["answer from", "n", "correct", "accuracy"],
+                         [(k, v["n"], v["correct"], _pct(v["accuracy"])) for k, v in prog["by_source"].items()]),
+                  "", _table(["program status", "programs", "share", "matched an option", "matched the key"],
+                             [(k, v["n"], _pct(v["share"]), v["matched"], _pct(v["matched_right"]))
+                              for k, v in prog["by_sample_status"].items() if v["n"]]),
+                  "", _table(["question status", "n", "correct", "accuracy"],
+                             [(k, v["n"], v["correct"], _pct(v["accuracy"]))
+                              for k, v in prog["by_question_status"].items()])]
     if images:
         parts += ["", "## Charts", ""] + [f"![{name}]({name})" for name in images]
     return "\n".join(parts) + "\n"

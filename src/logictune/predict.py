@@ -18,13 +18,18 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import data, prompts, voting
+from . import data, programs, prompts, sandbox, voting
 from .engines import Completion, Engine, SamplingParams, chain_seed
+
+METHODS = ("cot", "direct", "program")
+FALLBACKS = ("direct", "cot")
 
 
 @dataclass
 class PredictConfig:
-    method: str = "cot"  # "cot": sampled chains + vote; "direct": score the option letters, no chain
+    # "cot": sampled chains + vote; "direct": score the option letters, no chain; "program": sampled programs
+    # run in the sandbox, their matched outputs vote
+    method: str = "cot"
     votes: int = 5  # vote budget: the most chains sampled per question
     adaptive: bool = True  # stop sampling a question once more chains could not change its answer
     first_round: int = 2  # chains per question in the first adaptive round
@@ -37,12 +42,24 @@ class PredictConfig:
     top_k: int = 64
     seed: int = 0
     chunk_questions: int = 32  # direct method and option scoring: questions per write of the details file
+    program_style: str = "letter"  # prompts.PROGRAM_STYLES: print the letter, or the computed value
+    fallback: str = "direct"  # program: questions with no computed, matched program ("direct" or "cot")
+    count_guesses: bool = False  # program: let constant guesses (programs.is_guess) vote too
+    program_timeout: float = 5.0  # program: wall seconds per program in the sandbox
+    sandbox_workers: int = 2  # program: programs run at once
     # Few-shot (retrieval.ShotPool): (problem, question index) -> solved questions shown before it.
     shots: Callable[[data.Problem, int], Sequence[prompts.Shot]] | None = None
 
     def __post_init__(self):
-        if self.method not in ("cot", "direct"):
-            raise ValueError(f"method must be 'cot' or 'direct', got {self.method!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.fallback not in FALLBACKS:
+            raise ValueError(f"fallback must be one of {', '.join(FALLBACKS)}, got {self.fallback!r}")
+        if self.method == "program" and self.shots:
+            raise ValueError("few-shot examples are not supported with method 'program'")
+        if self.program_style not in prompts.PROGRAM_STYLES:
+            raise ValueError(f"program_style must be one of {', '.join(prompts.PROGRAM_STYLES)}, "
+                             f"got {self.program_style!r}")
         if self.votes < 1:
             raise ValueError("votes must be >= 1")
         if self.first_round < 1:
@@ -50,16 +67,27 @@ class PredictConfig:
         # Checks temperature >= 0, top_p in (0, 1], top_k >= 0, max_new_tokens >= 1 before any model loads.
         self.sampling(self.seed)
 
-    def sampling(self, seed: int, n_options: int = 4) -> SamplingParams:
+    def sampling(self, seed: int, n_options: int = 4, method: str | None = None) -> SamplingParams:
+        if (method or self.method) == "program":
+            stop_regex, stop = prompts.PROGRAM_STOP_REGEX, list(prompts.PROGRAM_STOP_STRINGS)
+        else:
+            stop_regex, stop = prompts.answer_stop_regex(n_options), prompts.answer_stop_strings(n_options)
         return SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
-                              top_k=self.top_k, seed=seed, stop_regex=prompts.answer_stop_regex(n_options),
-                              stop=prompts.answer_stop_strings(n_options))
+                              top_k=self.top_k, seed=seed, stop_regex=stop_regex, stop=stop)
 
 
 # Settings that change the answers: a resumed run must use the same ones (with the caller's run_info:
 # model, adapter, data, engine, dtype).
 _RUN_KEYS = ("method", "votes", "adaptive", "first_round", "confidence", "max_new_tokens", "temperature",
              "top_p", "top_k", "seed")
+_PROGRAM_KEYS = ("program_style", "fallback", "count_guesses", "program_timeout")
+
+
+def run_settings(cfg: PredictConfig) -> dict:
+    """The settings a resumed run must share (program ones only for the program method, so older runs of
+    the other methods still resume)."""
+    keys = _RUN_KEYS + (_PROGRAM_KEYS if cfg.method == "program" else ())
+    return {k: getattr(cfg, k) for k in keys}
 
 
 @dataclass
@@ -182,32 +210,44 @@ def _samples(state: QuestionState, completions: list[Completion]) -> list[voting
             for c in completions]
 
 
+def render(tokenizer, state: QuestionState, method: str, cfg: PredictConfig) -> str:
+    if method == "program":
+        return prompts.render_program_prompt(tokenizer, state.problem, state.question, cfg.program_style)
+    return prompts.render_prompt(tokenizer, state.problem, state.question, shots=state.shots)
+
+
 def sample_chains(states: list[QuestionState], engine: Engine, tokenizer, cfg: PredictConfig,
-                  on_done: Callable[[QuestionState], None]) -> None:
+                  on_done: Callable[[QuestionState], None], runner: programs.ProgramRunner | None = None) -> None:
     """Sample every question's chains in one engine call; ``on_done`` gets each question once it is settled.
 
     Adaptive: each question starts with ``first_round`` chains; whenever they have all ended and the
     question is not decided, the engine is asked for the fewest chains that could decide it. A question's
     samples are what the engine hands to ``on_done``: an engine that never calls ``more`` still answers.
     Chains are seeded from (seed, problem id, question index, chain index), so a question's chains are the
-    same whatever the batch size, ``--limit`` or a resume.
+    same whatever the batch size, ``--limit`` or a resume. With a ``runner`` the chains are programs.
     """
+    method = "program" if runner else "cot"
+    def to_samples(state: QuestionState, completions: list[Completion]) -> list[voting.Sample]:
+        if runner:
+            return runner.samples(state.samples, completions, state.question.options)
+        return _samples(state, completions)
+
     def more(i: int, completions: list[Completion]) -> int:
         s = states[i]
-        s.samples = _samples(s, completions)
+        s.samples = to_samples(s, completions)
         if not cfg.adaptive or voting.is_decided(s.votes, cfg.votes, len(s.samples), confidence=cfg.confidence):
             return 0
         return voting.next_round_size(s.votes, cfg.votes, len(s.samples), first_round=cfg.first_round)
 
     def done(i: int, completions: list[Completion]) -> None:
-        states[i].samples = _samples(states[i], completions)
+        states[i].samples = to_samples(states[i], completions)
         on_done(states[i])
 
     first = min(cfg.first_round, cfg.votes) if cfg.adaptive else cfg.votes
-    sampling = [cfg.sampling(chain_seed(cfg.seed, s.problem.id, s.index), len(s.question.options)) for s in states]
-    engine.generate([prompts.render_prompt(tokenizer, s.problem, s.question, shots=s.shots) for s in states],
-                    first, sampling,
-                    more=more, on_done=done)
+    # A fallback's chains get seeds of their own: the same seed as the programs would replay their tokens.
+    sampling = [cfg.sampling(chain_seed(cfg.seed, s.problem.id, s.index, *(("cot",) if method != cfg.method else ())),
+                             len(s.question.options), method) for s in states]
+    engine.generate([render(tokenizer, s, method, cfg) for s in states], first, sampling, more=more, on_done=done)
 
 
 def score_options(states: list[QuestionState], engine: Engine, tokenizer) -> list[list[float]]:
@@ -218,30 +258,51 @@ def score_options(states: list[QuestionState], engine: Engine, tokenizer) -> lis
     )
 
 
-def details_rows(states: list[QuestionState], method: str, scores: dict[int, list[float]]) -> list[dict]:
-    """One details record per question; ``scores[i]`` (option log-probs) decides where no chain answered."""
+def details_rows(states: list[QuestionState], method: str, scores: dict[int, list[float]],
+                 chains: dict[int, QuestionState] | None = None) -> list[dict]:
+    """One details record per question; ``scores[i]`` (option log-probs) decides where no sample answered.
+
+    ``chains[i]``: a program question's fallback chains (``--fallback cot``), which answer before the scores.
+    """
     rows = []
     for i, s in enumerate(states):
         result = voting.vote(s.samples)
+        backup = voting.vote(chains[i].samples).answer if chains and i in chains else None
         probs = voting.normalise_scores(scores[i]) if i in scores else None
-        rows.append({
+        row = {
             "id": s.problem.id,
             "question_index": s.index,
             "method": method,
             "samples": [asdict(x) for x in s.samples],
             "votes": result.votes,
-            "answer": result.answer or voting.pick_by_scores(scores[i]),
-            "fallback": method == "cot" and result.answer is None,
+            "answer": result.answer or backup or voting.pick_by_scores(scores[i]),
+            "fallback": method != "direct" and result.answer is None,
             "option_probs": dict(zip(s.question.letters, probs, strict=True)) if probs else None,
-        })
+        }
+        if method == "program":
+            row["fallback_method"] = None if result.answer else "cot" if backup else "direct"
+            row["fallback_samples"] = [asdict(x) for x in chains[i].samples] if chains and i in chains else []
+        rows.append(row)
     return rows
 
 
-def answer_with_scores(states: list[QuestionState], engine: Engine, tokenizer, method: str) -> list[dict]:
-    """Details for ``states``, scoring options where no chain gave an answer (all of them for direct)."""
-    need = [i for i, s in enumerate(states) if voting.vote(s.samples).answer is None]
+def answer_with_scores(states: list[QuestionState], engine: Engine, tokenizer, method: str,
+                       chains: dict[int, QuestionState] | None = None) -> list[dict]:
+    """Details for ``states``, scoring options where no sample (nor fallback chain) gave an answer (all of
+    them for direct)."""
+    chains = chains or {}
+    need = [i for i, s in enumerate(states)
+            if voting.vote(s.samples).answer is None and (i not in chains or voting.vote(chains[i].samples).answer is None)]
     scores = dict(zip(need, score_options([states[i] for i in need], engine, tokenizer), strict=True)) if need else {}
-    return details_rows(states, method, scores)
+    return details_rows(states, method, scores, chains)
+
+
+def fallback_chains(states: list[QuestionState], engine: Engine, tokenizer, cfg: PredictConfig) -> dict[int, QuestionState]:
+    """``--fallback cot``: reasoning chains for the program questions no program answered."""
+    need = {i: QuestionState(s.problem, s.index) for i, s in enumerate(states) if voting.vote(s.samples).answer is None}
+    if need:
+        sample_chains(list(need.values()), engine, tokenizer, cfg, lambda _s: None)
+    return need
 
 
 def predict(
@@ -274,10 +335,12 @@ def _state(problem: data.Problem, index: int, cfg: PredictConfig) -> QuestionSta
 def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_info, overwrite, on_written) -> dict:
     details_file = data.details_path(out)
     run_info = {"engine": type(engine).__name__, **(run_info or {})}
-    _check_run(out, {**run_info, **{k: getattr(cfg, k) for k in _RUN_KEYS}}, overwrite)
+    _check_run(out, {**run_info, **run_settings(cfg)}, overwrite)
     done = {(r["id"], r["question_index"]) for r in read_details(details_file)}
     todo = [p for p in problems if any((p.id, i) not in done for i in range(len(p.questions)))]
     started, tokens = time.perf_counter(), 0
+    runner = (programs.ProgramRunner(sandbox.Limits(timeout=cfg.program_timeout), cfg.sandbox_workers, cfg.count_guesses)
+              if cfg.method == "program" else None)
     details_file.parent.mkdir(parents=True, exist_ok=True)
     with open(details_file, "a", encoding="utf-8") as f:
 
@@ -308,14 +371,20 @@ def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_
                     return
                 group = of_problem[s.problem.id]
                 if any(voting.vote(x.samples).answer is None for x in group):
-                    unanswered.append(s.problem)  # scored below, in batches, once the sampling is over
+                    unanswered.append(s.problem)  # fallen back on below, in batches, once the sampling is over
                 else:
-                    write(details_rows(group, "cot", {}))
+                    write(details_rows(group, cfg.method, {}))
 
-            if states:
-                sample_chains(states, engine, tokenizer, cfg, settled)
-            for chunk in _chunks(unanswered, cfg.chunk_questions):
-                write(answer_with_scores([s for p in chunk for s in of_problem[p.id]], engine, tokenizer, "cot"))
+            try:
+                if states:
+                    sample_chains(states, engine, tokenizer, cfg, settled, runner)
+                for chunk in _chunks(unanswered, cfg.chunk_questions):
+                    group = [s for p in chunk for s in of_problem[p.id]]
+                    chains = fallback_chains(group, engine, tokenizer, cfg) if runner and cfg.fallback == "cot" else None
+                    write(answer_with_scores(group, engine, tokenizer, cfg.method, chains))
+            finally:
+                if runner:
+                    runner.close()
 
     elapsed = time.perf_counter() - started
     rows = read_details(details_file)
@@ -331,6 +400,9 @@ def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_
         "tokens": tokens,
         "tokens_per_s": tokens / elapsed if elapsed > 0 else 0.0,
         "fallbacks": sum(r["fallback"] for r in rows),
+        # program: wall time blocked on the sandbox, and its share of the run
+        **({"program_wait_seconds": runner.waited, "program_wait_share": runner.waited / elapsed if elapsed > 0 else 0.0}
+           if runner else {}),
         "submission": str(out),
         "details": str(details_file),
     }

@@ -44,10 +44,10 @@ def format_options(options: list[str]) -> str:
     return "\n".join(f"{LETTERS[i]}. {opt}" for i, opt in enumerate(options))
 
 
-def user_message(problem: Problem, question: Question) -> str:
+def user_message(problem: Problem, question: Question, instruction: str = INSTRUCTION) -> str:
     """The user turn: instruction, the problem statement, the question and its lettered options."""
     return (
-        f"{INSTRUCTION}\n\n### 题目：\n{problem.problem.strip()}\n\n"
+        f"{instruction}\n\n### 题目：\n{problem.problem.strip()}\n\n"
         f"### 问题：\n{question.body}\n{format_options(question.options)}"
     )
 
@@ -106,6 +106,52 @@ def render_direct_prompt(tokenizer, problem: Problem, question: Question, shots:
     The next token's distribution over the option letters is the model's answer.
     """
     return render_prompt(tokenizer, problem, question, shots=shots) + ANSWER_PREFIX
+
+
+# ---------------------------------------------------------------- the program prompt
+
+# The model writes one Python program; the sandbox runs it and its output is matched to an option
+# (programs.match_output). "letter": print the chosen option's letter; "value": print the computed value
+# (a number, a list, the option's text), which the matcher ties to an option. Both are measured in
+# bench/README.md; the default was chosen on the training split.
+PROGRAM_STYLES = ("letter", "value")
+_PROGRAM_COMMON = (
+    "以下是一个逻辑推理的题目，形式为单项选择题。所有的问题都是（close-world assumption）闭世界假设，"
+    "即未观测事实都为假。请写一个 Python 程序来解答：把题目中的事实写成数据（列表、字典、元组），"
+    "把规则写成函数，用它们计算出问题的答案，并逐一检查每个选项。"
+)
+PROGRAM_INSTRUCTIONS = {
+    "letter": _PROGRAM_COMMON + "程序最后用 print 输出正确选项的字母（例如 A）。只输出一个 ```python 代码块。",
+    "value": _PROGRAM_COMMON + "程序最后用 print 输出计算得到的答案本身（数值、列表、是/否或选项的内容），"
+             "不要输出选项字母。只输出一个 ```python 代码块。",
+}
+# A program ends with its closing fence: stop there (the opening fence carries a language tag, so it never
+# matches). The hf engine looks at the decoded tail only, which this regex needs.
+PROGRAM_STOP_REGEX = r"\n```[ \t]*\n"
+PROGRAM_STOP_STRINGS = ["\n```\n"]
+
+
+def _program_style(style: str) -> str:
+    if style not in PROGRAM_INSTRUCTIONS:
+        raise ValueError(f"program style must be one of {', '.join(PROGRAM_STYLES)}, got {style!r}")
+    return PROGRAM_INSTRUCTIONS[style]
+
+
+def build_program_messages(problem: Problem, question: Question, style: str = "letter",
+                           system: str | None = SYSTEM_PROMPT) -> list[dict]:
+    """The conversation asking for a program (predict --method program, and training on program rationales)."""
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": user_message(problem, question, _program_style(style))})
+    return messages
+
+
+def render_program_prompt(tokenizer, problem: Problem, question: Question, style: str = "letter") -> str:
+    return render_messages(tokenizer, build_program_messages(problem, question, style))
+
+
+def program_completion(code: str) -> str:
+    """What the model should write under the program prompt: one fenced block."""
+    return f"```python\n{code.strip()}\n```"
 
 
 # ---------------------------------------------------------------- the teacher prompt
