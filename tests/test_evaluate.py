@@ -267,3 +267,54 @@ def test_cli_exits_1_on_mismatch(tmp_path):
     assert result.exit_code == 1
     assert "error:" in result.output and "'p4'" in result.output
     assert "accuracy:" not in result.output
+
+
+# ---------------------------------------------------------------- program runs
+
+
+def _program(status: str, matched: str | None) -> dict:
+    vote = matched if status == "ok" else None
+    return {**_sample(vote, 40), "status": status, "matched": matched, "stdout": "", "seconds": 0.05}
+
+
+PROGRAM_DETAILS = [
+    # two computed programs agree: voted, right
+    {"id": "p1", "question_index": 0, "method": "program", "samples": [_program("ok", "A"), _program("ok", "A")],
+     "votes": {"A": 2}, "answer": "A", "fallback": False, "fallback_method": None, "fallback_samples": []},
+    # a right guess and an error: fell back to letter scores, right
+    {"id": "p2", "question_index": 0, "method": "program", "samples": [_program("guess", "B"), _program("error", None)],
+     "votes": {}, "answer": "B", "fallback": True, "fallback_method": "direct", "fallback_samples": []},
+    # a wrong guess twice (gold C): fell back to chains, wrong
+    {"id": "p2", "question_index": 1, "method": "program", "samples": [_program("guess", "B"), _program("guess", "B")],
+     "votes": {}, "answer": "A", "fallback": True, "fallback_method": "cot", "fallback_samples": [_sample("A", 9)]},
+    # computed, right
+    {"id": "p3", "question_index": 0, "method": "program", "samples": [_program("ok", "E"), _program("unmatched", None)],
+     "votes": {"E": 1}, "answer": "E", "fallback": False, "fallback_method": None, "fallback_samples": []},
+    # timeouts only: letter scores, wrong
+    {"id": "p4", "question_index": 0, "method": "program", "samples": [_program("timeout", None)],
+     "votes": {}, "answer": "B", "fallback": True, "fallback_method": "direct", "fallback_samples": []},
+]
+
+
+def test_program_runs_are_sliced_by_answer_source_and_status(tmp_path):
+    prog = ev.metrics(_pairs(tmp_path), PROGRAM_DETAILS)["details"]["programs"]
+    assert prog["coverage"] == pytest.approx(2 / 5)
+    assert {k: (v["n"], v["correct"]) for k, v in prog["by_source"].items()} == {
+        "vote": (2, 2), "cot": (1, 0), "direct": (2, 1)}
+    s = prog["by_sample_status"]
+    assert (s["ok"]["n"], s["guess"]["n"], s["error"]["n"], s["timeout"]["n"], s["unmatched"]["n"]) == (3, 3, 1, 1, 1)
+    assert s["guess"]["matched_right"] == pytest.approx(1 / 3)  # B right on p2#0, wrong twice on p2#1
+    assert s["ok"]["matched_right"] == pytest.approx(1.0)
+    assert {k: (v["n"], v["correct"]) for k, v in prog["by_question_status"].items()} == {
+        "ok": (2, 2), "fallback: guess": (2, 1), "fallback: timeout": (1, 0)}
+    # A chain-of-thought run has no program section.
+    assert ev.metrics(_pairs(tmp_path), DETAILS)["details"]["programs"] is None
+
+
+def test_report_of_a_program_run_shows_statuses_and_where_answers_came_from(tmp_path):
+    m = ev.evaluate(_pred(tmp_path), _gold(tmp_path), _write(tmp_path / "d.jsonl", PROGRAM_DETAILS))
+    text = ev.write_report(m, tmp_path / "report").read_text(encoding="utf-8")
+    assert "Coverage (questions a computed, matched program answered): 40.0%" in text
+    assert "| guess | 3 | 33.3% | 3 | 33.3% |" in text
+    assert "| fallback: timeout | 1 | 0 | 0.0% |" in text
+    assert (tmp_path / "report" / "answer_sources.png").read_bytes()[:8] == PNG
