@@ -190,3 +190,28 @@ def test_sigkilled_program_run_resumes_with_nothing_lost_or_duplicated(tmp_path)
         {k: v for k, v in s.items() if k != "seconds"} for s in r["samples"]]} for r in _rows(whole)]}
     assert all(r == want[(r["id"], r["question_index"])] for r in strip)
     assert out.read_text() == whole.read_text()
+
+
+def test_program_method_on_a_served_model_through_the_openai_engine(tmp_path, monkeypatch):
+    """The openai engine carries the program prompt and its stop; the program it returns runs here."""
+    from logictune.engines.openai import OpenAIEngine
+    from logictune.testserver import Reply, TestServer, request_text
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    bodies = []
+
+    def responder(body, seed):
+        bodies.append(body)
+        assert "```python" in request_text(body)
+        return Reply(fenced("facts = [3, 4]\nprint('ABCD'[sum(facts) % 4])"), 100, 20, [-0.1] * 20)
+
+    problems = data.load_problems(write_problems(tmp_path / "gold.jsonl", n_problems=2, questions=(1,)))
+    out = tmp_path / "pred.jsonl"
+    with TestServer(responder, models=["m"]) as server:
+        engine = OpenAIEngine("m", base_url=server.url, concurrency=2)
+        predict.predict(problems, engine, _FakeTokenizer(), out,
+                        predict.PredictConfig(method="program", votes=2, adaptive=False))
+    rows = _rows(out)
+    assert [r["answer"] for r in rows] == ["D", "D"] and all(r["votes"] == {"D": 2} for r in rows)
+    assert all(s["status"] == "ok" and s["stdout"] == "D\n" for r in rows for s in r["samples"])
+    assert bodies and all(b.get("stop") == predict.prompts.PROGRAM_STOP_STRINGS for b in bodies)
