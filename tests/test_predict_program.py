@@ -215,3 +215,22 @@ def test_program_method_on_a_served_model_through_the_openai_engine(tmp_path, mo
     assert [r["answer"] for r in rows] == ["D", "D"] and all(r["votes"] == {"D": 2} for r in rows)
     assert all(s["status"] == "ok" and s["stdout"] == "D\n" for r in rows for s in r["samples"])
     assert bodies and all(b.get("stop") == predict.prompts.PROGRAM_STOP_STRINGS for b in bodies)
+
+
+def test_program_details_do_not_depend_on_the_batch_size(tmp_path, tiny_model_dir, real_train_file):
+    """The real engine on the tiny model: the same programs (texts, statuses) at batch sizes 2 and 7."""
+    from logictune import models
+    from logictune.engines.hf import HFEngine
+
+    model, tokenizer = models.load_model(str(tiny_model_dir), dtype="fp32")
+    problems = data.load_problems(real_train_file)[:2]
+    cfg = predict.PredictConfig(method="program", votes=3, adaptive=True, first_round=2, max_new_tokens=10)
+    runs = []
+    for batch in (2, 7):
+        out = tmp_path / f"b{batch}.jsonl"
+        predict.predict(problems, HFEngine(model, tokenizer, batch_size=batch), tokenizer, out, cfg)
+        runs.append([(r["id"], r["question_index"], [(s["text"], s["status"]) for s in r["samples"]], r["answer"])
+                     for r in _rows(out)])
+    assert runs[0] == runs[1]
+    assert len(runs[0]) == sum(len(p.questions) for p in problems)
+    assert all(len(samples) >= 2 for _, _, samples, _ in runs[0])
