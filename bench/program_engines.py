@@ -17,6 +17,7 @@ import argparse
 import ctypes
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -149,7 +150,7 @@ def main() -> None:
     parser.add_argument("--rows", default="hf,llama-1,llama-B")
     args = parser.parse_args()
     threads = len(os.sched_getaffinity(0))
-    model_dir = models.resolve_model("qwen2.5-coder-0.5b")
+    model_dir = Path(models.resolve_model("qwen2.5-coder-0.5b"))
     gguf = next(str(p) for p in model_dir.parent.glob("*.gguf"))
     model, tokenizer = models.load_model("qwen2.5-coder-0.5b")
     texts = program_prompts(args.data, args.questions, tokenizer)

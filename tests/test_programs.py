@@ -81,6 +81,10 @@ def test_programs_that_compute_are_not_guesses(code):
     ("False", YES_NO, "B"),
     ("否", YES_NO, "B"),
     ("True", ["符合", "不符合"], "A"),
+    ("False", ["存在", "不存在"], "B"),
+    ("Bob打喷嚏的概率是: 0.14", ["0.06", "0.14", "0.2"], "B"),  # a labelled value
+    ("result = ['y', 'v', 'l']", ["['y', 'a', 'o']", "['y', 'v', 'l']"], "B"),
+    ("答案：True", YES_NO, "A"),
     ("False", ["符合", "不符合"], "B"),
 ])
 def test_match_output_ties_what_programs_print_to_one_option(stdout, options, letter):
@@ -96,6 +100,8 @@ def test_match_output_ties_what_programs_print_to_one_option(stdout, options, le
     ("Traceback (most recent call last)", NUMBERS),
     ("3.0", ["3", "3.00"]),  # two options equal it: which one was meant is unknown
     ("None", YES_NO),
+    ("概率是: 0.12", ["0.06", "0.14"]),
+    ("A\nB\nC\nD", YES_NO),  # every letter printed: D is no option here, and the lines together are none
 ])
 def test_match_output_is_none_for_anything_else(stdout, options):
     assert programs.match_output(stdout, options) is None

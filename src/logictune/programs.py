@@ -117,8 +117,8 @@ def is_guess(code: str) -> bool:
 
 # ---------------------------------------------------------------- matching output to an option
 
-_YES = ("是", "对", "正确", "符合", "能", "可以", "真", "成立", "有", "会", "yes", "true")
-_NO = ("否", "不是", "错", "错误", "不符合", "不能", "不可以", "假", "不成立", "没有", "不会", "no", "false")
+_YES = ("是", "对", "正确", "符合", "能", "可以", "真", "成立", "有", "会", "存在", "yes", "true")
+_NO = ("否", "不是", "错", "错误", "不符合", "不能", "不可以", "假", "不成立", "没有", "不会", "不存在", "no", "false")
 _QUOTES = "'\"`‘’“”「」『』"
 # Dots and commas between digits are part of a number ("3.5" is not "35").
 _PUNCT = re.compile(r"[\s" + re.escape(_QUOTES) + r"。、;；:：!！?？()（）\[\]【】{}]+|(?<!\d)[.,，](?!\d)")
@@ -209,9 +209,11 @@ def _match_line(line: str, options: Sequence[str]) -> str | None:
         if hit := _unique([letters[i] for i, o in enumerate(options) if _bool_of(o) is said]):
             return hit
     # 6. A short answer line naming a letter ("答案是：B", "Answer: C").
-    if len(line) <= 40:
-        return voting.extract_answer(line, len(options))
-    return None
+    if len(line) <= 40 and (hit := voting.extract_answer(line, len(options))):
+        return hit
+    # 7. A labelled value ("概率是: 0.14", "result = [1, 2]"): what follows the last colon or equals sign.
+    label, sep, value = unicodedata.normalize("NFKC", line).rpartition(":" if ":" in line or "：" in line else "=")
+    return _match_line(value, options) if sep and label.strip() and value.strip() else None
 
 
 def match_output(stdout: str, options: Sequence[str]) -> str | None:
