@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= outputs/demo
 
-.PHONY: install test test-fast test-vllm vllm-venv lint demo clean
+.PHONY: install test test-fast test-vllm vllm-venv llamacpp lint demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ vllm-venv: $(VLLM_STAMP)
 
 test-vllm: $(VLLM_STAMP)
 	VLLM_CPU_KVCACHE_SPACE=1 $(VLLM_VENV)/bin/python -m pytest -q tests/test_engine_vllm.py
+
+# --engine llamacpp: llama-cpp-python, built from source by pip into .venv (minutes); its tests skip without it.
+llamacpp: install
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip install -q -e '.[llamacpp]'
 
 test-fast: lint
 	$(PY) -m pytest -q -m "not slow"

@@ -17,6 +17,7 @@ import argparse
 import ctypes
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,34 +31,43 @@ def program_prompts(path: str, n: int, tokenizer) -> list[str]:
     return [prompts.render_program_prompt(tokenizer, p, q) for p, q in qs]
 
 
-def row(name: str, texts: list[str], tokens: int, seconds: float) -> dict:
+def row(name: str, texts: list[str], tokens: int, seconds: float, prefill: float) -> dict:
+    """``prefill``: seconds the same engine took, cold, for the prompts with one new token each."""
     codes = sum(programs.extract_code(t) is not None for t in texts)
     print(f"| {name} | {len(texts)} | {tokens} | {seconds:.1f} | {tokens / seconds:.2f} | {len(texts) / seconds:.3f} "
-          f"| {codes} |", flush=True)
+          f"| {prefill:.1f} | {(tokens - len(texts)) / (seconds - prefill):.2f} | {codes} |", flush=True)
     return {"name": name, "tokens": tokens, "seconds": seconds}
 
 
 def hf_row(prompt_texts: list[str], model, tokenizer, max_new: int, batch: int) -> dict:
     from logictune.engines.hf import HFEngine
 
-    engine = HFEngine(model, tokenizer, batch_size=batch)
     sp = SamplingParams(max_new_tokens=max_new, temperature=0, stop_regex=prompts.PROGRAM_STOP_REGEX)
     start = time.perf_counter()
-    out = engine.generate(prompt_texts, 1, sp)
+    HFEngine(model, tokenizer, batch_size=batch).generate(prompt_texts, 1, replace(sp, max_new_tokens=1))
+    prefill = time.perf_counter() - start
+    start = time.perf_counter()
+    out = HFEngine(model, tokenizer, batch_size=batch).generate(prompt_texts, 1, sp)  # a cold prompt cache
     return row(f"hf (batch {batch})", [c[0].text for c in out], sum(c[0].tokens for c in out),
-               time.perf_counter() - start)
+               time.perf_counter() - start, prefill)
 
 
 def llama_single_row(prompt_texts: list[str], gguf: str, max_new: int, threads: int) -> dict:
     from llama_cpp import Llama
 
     llm = Llama(gguf, n_ctx=4096, n_batch=512, n_threads=threads, n_threads_batch=threads, verbose=False)
+    start = time.perf_counter()
+    for p in prompt_texts:
+        llm.reset()
+        llm.create_completion(p, max_tokens=1, temperature=0.0)
+    prefill = time.perf_counter() - start
+    llm.reset()
     start, texts, tokens = time.perf_counter(), [], 0
     for p in prompt_texts:
         r = llm.create_completion(p, max_tokens=max_new, temperature=0.0, stop=prompts.PROGRAM_STOP_STRINGS)
         texts.append(r["choices"][0]["text"])
         tokens += r["usage"]["completion_tokens"]
-    return row("llama.cpp, one prompt at a time", texts, tokens, time.perf_counter() - start)
+    return row("llama.cpp, one prompt at a time", texts, tokens, time.perf_counter() - start, prefill)
 
 
 def llama_batched_row(prompt_texts: list[str], gguf: str, max_new: int, threads: int) -> dict:
@@ -110,6 +120,7 @@ def llama_batched_row(prompt_texts: list[str], gguf: str, max_new: int, threads:
         decode([(t, j, s, j == len(toks) - 1) for j, t in enumerate(toks)])
         logits = np.ctypeslib.as_array(L.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
         next_tok[s] = int(logits.argmax())
+    prefill = time.perf_counter() - start
     out = {s: b"" for s in range(n_seq)}
     length = {s: len(t) for s, t in enumerate(seqs)}
     generated = dict.fromkeys(range(n_seq), 0)
@@ -138,7 +149,7 @@ def llama_batched_row(prompt_texts: list[str], gguf: str, max_new: int, threads:
     L.llama_free(ctx)
     L.llama_model_free(model)
     return row(f"llama.cpp batched ({n_seq} sequences)", [out[s].decode("utf-8", "replace") for s in range(n_seq)],
-               sum(generated.values()), seconds)
+               sum(generated.values()), seconds, prefill)
 
 
 def main() -> None:
@@ -156,8 +167,9 @@ def main() -> None:
     texts = program_prompts(args.data, args.questions, tokenizer)
     print(f"{len(texts)} program prompts, greedy, {args.max_new_tokens} new tokens at most, {threads} threads; "
           f"hf dtype {model.dtype}; GGUF {os.path.basename(gguf)}")
-    print("| engine | programs | generated tokens | seconds | tokens/s | programs/s | with a code block |")
-    print("|---|---|---|---|---|---|---|")
+    print("| engine | programs | generated tokens | seconds | tokens/s | programs/s | prefill s | decode tokens/s "
+          "| with a code block |")
+    print("|---|---|---|---|---|---|---|---|---|")
     rows = args.rows.split(",")
     if "hf" in rows:
         hf_row(texts, model, tokenizer, args.max_new_tokens, args.batch_size)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from logictune.sandbox import Result
 
 from logictune import programs
+from logictune.sandbox import Result
 
 YES_NO = ["是", "否"]
 NUMBERS = ["3", "5", "4.5", "2"]

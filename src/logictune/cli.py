@@ -180,8 +180,9 @@ def predict_cmd(
     top_k: int = typer.Option(64, help="Sample among the top k tokens (then top-p); 0: whole vocabulary."),
     batch_size: int = typer.Option(16, help="Chains (or prompts, for direct) in flight at once."),
     seed: int = typer.Option(0, help="Chains are seeded from (seed, problem id, question index, chain index)."),
-    engine: str = typer.Option("hf", help="hf (transformers, CPU-friendly), vllm (pip install 'logictune\\[vllm]') "
-                               "or openai (any OpenAI-compatible server, e.g. vllm serve)."),
+    engine: str = typer.Option("hf", help="hf (transformers, CPU-friendly), vllm (pip install 'logictune\\[vllm]'), "
+                               "openai (any OpenAI-compatible server, e.g. vllm serve) or llamacpp (the GGUF on "
+                               "llama.cpp, CPUs: `make llamacpp`)."),
     dtype: str = typer.Option("auto", help="auto, bf16, fp16 or fp32 (hf, vllm)."),
     tensor_parallel_size: int = typer.Option(1, help="vllm: GPUs to shard the model over."),
     base_url: str | None = typer.Option(None, help="openai: the server, e.g. http://127.0.0.1:8000/v1."),
@@ -204,8 +205,8 @@ def predict_cmd(
     from . import data, models, predict
     from .engines import get_engine
 
-    if engine not in ("hf", "vllm", "openai"):
-        fail(f"unknown engine {engine!r}; choose hf, vllm or openai")
+    if engine not in ("hf", "vllm", "openai", "llamacpp"):
+        fail(f"unknown engine {engine!r}; choose hf, vllm, openai or llamacpp")
     try:
         problems = data.load_problems(data_file)
         cfg = predict.PredictConfig(method=method, votes=votes, adaptive=adaptive, first_round=first_round,
@@ -230,6 +231,12 @@ def predict_cmd(
             lm, tokenizer = models.load_model(model, dtype=dtype, adapter=str(adapter) if adapter else None,
                                               merge=True)
             used_dtype = str(lm.dtype).removeprefix("torch.")
+        elif engine == "llamacpp":
+            if adapter:
+                fail("--adapter with --engine llamacpp: not supported yet (llama.cpp takes LoRA adapters as GGUF; "
+                     "their conversion is not built); use --engine hf")
+            tokenizer = models.load_tokenizer(model)  # the chat template the prompts are rendered with
+            lm, used_dtype = models.gguf_file(model), "gguf"
         elif engine == "vllm":
             spec = str(adapter) if adapter and (adapter / "tokenizer_config.json").exists() else model
             tokenizer = models.load_tokenizer(spec)

@@ -157,6 +157,16 @@ def fetch(name: str = DEFAULT_MODEL, *, force: bool = False) -> Path:
     return convert_gguf(gguf, model_dir)
 
 
+def gguf_file(spec: str) -> str:
+    """The GGUF file behind a spec, for llama.cpp: a registry name's (fetched once) or a ``.gguf`` path."""
+    if spec in REGISTRY:
+        fetch(spec)
+        return str(logictune_home() / "models" / spec / REGISTRY[spec].gguf_name)
+    if Path(spec).expanduser().suffix == ".gguf" and Path(spec).expanduser().is_file():
+        return str(Path(spec).expanduser())
+    raise ModelNotFound(f"{spec!r} is neither a registry name nor a .gguf file: llama.cpp needs a GGUF")
+
+
 def cached_models() -> list[dict]:
     """What is in the cache: registry models and converted GGUF files, with their sizes."""
     rows = []

@@ -227,6 +227,7 @@ def sample_chains(states: list[QuestionState], engine: Engine, tokenizer, cfg: P
     same whatever the batch size, ``--limit`` or a resume. With a ``runner`` the chains are programs.
     """
     method = "program" if runner else "cot"
+
     def to_samples(state: QuestionState, completions: list[Completion]) -> list[voting.Sample]:
         if runner:
             return runner.samples(state.samples, completions, state.question.options)
@@ -350,7 +351,7 @@ def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_
             f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
             f.flush()
             os.fsync(f.fileno())
-            written = sum(s["tokens"] for r in rows for s in r["samples"])
+            written = sum(s["tokens"] for r in rows for s in r["samples"] + r.get("fallback_samples", []))
             tokens += written
             if on_written:
                 on_written(len(rows), written)

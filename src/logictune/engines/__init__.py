@@ -103,4 +103,8 @@ def get_engine(name: str, model, tokenizer, **options) -> Engine:
         from .openai import OpenAIEngine
 
         return OpenAIEngine(model, tokenizer, **options)
-    raise ValueError(f"unknown engine {name!r}; available: hf, vllm, openai")
+    if name == "llamacpp":
+        from .llamacpp import LlamaCppEngine  # imports llama_cpp itself only when constructed
+
+        return LlamaCppEngine(model, tokenizer, **options)
+    raise ValueError(f"unknown engine {name!r}; available: hf, vllm, openai, llamacpp")
