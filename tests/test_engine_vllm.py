@@ -35,7 +35,7 @@ def test_engine_vllm_without_vllm_says_how_to_install(monkeypatch, tmp_path, tin
 
 def test_unknown_engine_is_named():
     result = CliRunner().invoke(app, ["predict", "--engine", "tgi", "--data", "x.jsonl", "--out", "y.jsonl"])
-    assert result.exit_code == 1 and "choose hf, vllm or openai" in " ".join(result.output.split())
+    assert result.exit_code == 1 and "choose hf, vllm, openai or llamacpp" in " ".join(result.output.split())
 
 
 # ---------------------------------------------------------------- LoRA, merged and served
