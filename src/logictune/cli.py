@@ -203,10 +203,10 @@ def predict_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import data, models, predict
-    from .engines import get_engine
+    from .engines import ENGINES, get_engine
 
-    if engine not in ("hf", "vllm", "openai", "llamacpp"):
-        fail(f"unknown engine {engine!r}; choose hf, vllm, openai or llamacpp")
+    if engine not in ENGINES:
+        fail(f"unknown engine {engine!r}; choose {', '.join(ENGINES[:-1])} or {ENGINES[-1]}")
     try:
         problems = data.load_problems(data_file)
         cfg = predict.PredictConfig(method=method, votes=votes, adaptive=adaptive, first_round=first_round,

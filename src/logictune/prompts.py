@@ -34,10 +34,9 @@ def answer_stop_strings(n_options: int) -> list[str]:
 
 
 # The competition baseline's instruction (closed-world assumption included: the problems rely on it).
-INSTRUCTION = (
-    "以下是一个逻辑推理的题目，形式为单项选择题。所有的问题都是（close-world assumption）闭世界假设，"
-    "即未观测事实都为假。请逐步分析问题并在最后一行输出答案，最后一行的格式为“答案是：A”。"
-)
+TASK = ("以下是一个逻辑推理的题目，形式为单项选择题。所有的问题都是（close-world assumption）闭世界假设，"
+        "即未观测事实都为假。")
+INSTRUCTION = TASK + "请逐步分析问题并在最后一行输出答案，最后一行的格式为“答案是：A”。"
 
 
 def format_options(options: list[str]) -> str:
@@ -115,9 +114,8 @@ def render_direct_prompt(tokenizer, problem: Problem, question: Question, shots:
 # (a number, a list, the option's text), which the matcher ties to an option. Both are measured in
 # bench/README.md; the default was chosen on the training split.
 PROGRAM_STYLES = ("letter", "value")
-_PROGRAM_COMMON = (
-    "以下是一个逻辑推理的题目，形式为单项选择题。所有的问题都是（close-world assumption）闭世界假设，"
-    "即未观测事实都为假。请写一个 Python 程序来解答：把题目中的事实写成数据（列表、字典、元组），"
+_PROGRAM_COMMON = TASK + (
+    "请写一个 Python 程序来解答：把题目中的事实写成数据（列表、字典、元组），"
     "把规则写成函数，用它们计算出问题的答案，并逐一检查每个选项。"
 )
 PROGRAM_INSTRUCTIONS = {

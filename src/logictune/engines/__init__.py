@@ -90,6 +90,9 @@ class Engine(Protocol):
         ...
 
 
+ENGINES = ("hf", "vllm", "openai", "llamacpp")
+
+
 def get_engine(name: str, model, tokenizer, **options) -> Engine:
     if name == "hf":
         from .hf import HFEngine
@@ -107,4 +110,4 @@ def get_engine(name: str, model, tokenizer, **options) -> Engine:
         from .llamacpp import LlamaCppEngine  # imports llama_cpp itself only when constructed
 
         return LlamaCppEngine(model, tokenizer, **options)
-    raise ValueError(f"unknown engine {name!r}; available: hf, vllm, openai, llamacpp")
+    raise ValueError(f"unknown engine {name!r}; available: {', '.join(ENGINES)}")
