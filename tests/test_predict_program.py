@@ -32,6 +32,9 @@ class ProgramEngine(ScriptedEngine):
         self.sampling, self.prompts = sampling, prompts
         results = [[] for _ in prompts]
         for i, p in enumerate(prompts):
+            if self.fail_after_prompts is not None and self.prompts_seen >= self.fail_after_prompts:
+                raise KeyboardInterrupt("simulated kill")
+            self.prompts_seen += 1
             k = n
             while k:
                 for _ in range(k):
@@ -104,6 +107,25 @@ def test_no_usable_program_falls_back_to_direct_or_to_chains(tmp_path):
     assert all(r["answer"] == "C" and r["fallback"] and r["fallback_method"] == "cot" for r in rows)
     assert all(len(r["fallback_samples"]) == 2 and r["fallback_samples"][0]["answer"] == "C" for r in rows)
     assert all(r["samples"][0]["status"] == "guess" for r in rows)
+
+
+def test_fallback_questions_are_written_part_by_part_and_survive_a_kill(tmp_path):
+    """A problem whose program failed is settled (scored) after its part of the run, not at the very end:
+    a kill in a later part keeps it, and progress counts it."""
+    problems = data.load_problems(write_problems(tmp_path / "gold.jsonl", n_problems=6, questions=(1,)))
+    engine = ProgramEngine(lambda p, k: fenced("print(1 / 0)"))  # every program fails: every question falls back
+    engine.fail_after_prompts = 4  # killed while sampling the third part (2 questions a part)
+    out = tmp_path / "pred.jsonl"
+    cfg = predict.PredictConfig(method="program", votes=1, adaptive=False, settle_questions=2)
+    with pytest.raises(KeyboardInterrupt):
+        predict.predict(problems, engine, _FakeTokenizer(), out, cfg)
+    rows = _rows(out)
+    assert [r["id"] for r in rows] == ["p0", "p1", "p2", "p3"]
+    assert all(r["fallback"] and r["fallback_method"] == "direct" and r["answer"] == "B" for r in rows)
+    # The rerun samples only the two problems that were lost.
+    rerun = ProgramEngine(lambda p, k: fenced("print(1 / 0)"))
+    predict.predict(problems, rerun, _FakeTokenizer(), out, cfg)
+    assert rerun.calls == [(2, 1)] and len(_rows(out)) == 6
 
 
 def test_adaptive_rounds_run_only_new_programs_and_stop_on_agreement(tmp_path):

@@ -42,6 +42,9 @@ class PredictConfig:
     top_k: int = 64
     seed: int = 0
     chunk_questions: int = 32  # direct method and option scoring: questions per write of the details file
+    # cot/program: questions sampled in one engine call before the ones no chain answered are settled (scored,
+    # or given their fallback chains), so a kill loses at most this many and progress shows as it goes
+    settle_questions: int = 64
     program_style: str = "letter"  # prompts.PROGRAM_STYLES: print the letter, or the computed value
     fallback: str = "direct"  # program: questions with no computed, matched program ("direct" or "cot")
     count_guesses: bool = False  # program: let constant guesses (programs.is_guess) vote too
@@ -361,9 +364,6 @@ def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_
                 write(answer_with_scores([_state(p, i, cfg) for p in chunk for i in range(len(p.questions))],
                                          engine, tokenizer, "direct"))
         else:
-            states = [_state(p, i, cfg) for p in todo for i in range(len(p.questions))]
-            of_problem = {p.id: [s for s in states if s.problem is p] for p in todo}
-            left = {p.id: len(p.questions) for p in todo}
             unanswered: list[data.Problem] = []
 
             def settled(s: QuestionState) -> None:
@@ -372,17 +372,21 @@ def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_
                     return
                 group = of_problem[s.problem.id]
                 if any(voting.vote(x.samples).answer is None for x in group):
-                    unanswered.append(s.problem)  # fallen back on below, in batches, once the sampling is over
+                    unanswered.append(s.problem)  # fallen back on below, in batches, once this part is sampled
                 else:
                     write(details_rows(group, cfg.method, {}))
 
             try:
-                if states:
+                for part in _chunks(todo, cfg.settle_questions):
+                    states = [_state(p, i, cfg) for p in part for i in range(len(p.questions))]
+                    of_problem = {p.id: [s for s in states if s.problem is p] for p in part}
+                    left = {p.id: len(p.questions) for p in part}
+                    unanswered.clear()
                     sample_chains(states, engine, tokenizer, cfg, settled, runner)
-                for chunk in _chunks(unanswered, cfg.chunk_questions):
-                    group = [s for p in chunk for s in of_problem[p.id]]
-                    chains = fallback_chains(group, engine, tokenizer, cfg) if runner and cfg.fallback == "cot" else None
-                    write(answer_with_scores(group, engine, tokenizer, cfg.method, chains))
+                    for chunk in _chunks(unanswered, cfg.chunk_questions):
+                        group = [s for p in chunk for s in of_problem[p.id]]
+                        chains = fallback_chains(group, engine, tokenizer, cfg) if runner and cfg.fallback == "cot" else None
+                        write(answer_with_scores(group, engine, tokenizer, cfg.method, chains))
             finally:
                 if runner:
                     runner.close()
