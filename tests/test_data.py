@@ -323,8 +323,9 @@ def test_cli_split_refuses_a_bad_file(tmp_path):
     assert not (tmp_path / "out").exists()
     result = runner.invoke(app, ["data", "split", str(path), "--out-dir", str(tmp_path / "out"), "--lenient"])
     assert result.exit_code == 0, result.output
-    assert [p.id for p in data.load_problems(tmp_path / "out" / "train.jsonl")] + \
-        [p.id for p in data.load_problems(tmp_path / "out" / "val.jsonl")] == ["p1"]
+    # one problem: one side of the split is an empty file, which load_problems refuses; the report reads it
+    assert [p.id for p in data.load_report(tmp_path / "out" / "train.jsonl").problems] + \
+        [p.id for p in data.load_report(tmp_path / "out" / "val.jsonl").problems] == ["p1"]
 
 
 # ---------------------------------------------------------------- write_submission
@@ -482,3 +483,31 @@ def test_cli_check_on_a_missing_or_undecodable_file_fails_cleanly(tmp_path):
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)
     assert "latin1.jsonl" in result.output
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n\r\n"])
+def test_an_empty_file_is_an_error_naming_it_in_every_command_that_reads_data(tmp_path, tiny_model_dir, content):
+    empty = tmp_path / "empty-data.jsonl"
+    empty.write_text(content, encoding="utf-8")
+    good = write_lines(tmp_path / "good.jsonl", [rec("p1")])
+    commands = [["data", "check", str(empty)], ["data", "split", str(empty), "--out-dir", str(tmp_path / "s")],
+                ["data", "families", str(empty)],
+                ["predict", "--data", str(empty), "--model", str(tiny_model_dir), "--out", str(tmp_path / "p.jsonl")],
+                ["train", "--data", str(empty), "--model", str(tiny_model_dir), "--output-dir", str(tmp_path / "t")],
+                ["distill", "--teacher", f"local:{tiny_model_dir}", "--data", str(empty), "--out",
+                 str(tmp_path / "d.jsonl")],
+                ["evaluate", "--pred", str(empty), "--gold", str(good)],
+                ["evaluate", "--pred", str(good), "--gold", str(empty)]]
+    for argv in commands:
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (argv, result.output)
+        assert f"{empty} holds no problems" in result.output.replace("\n", ""), (argv, result.output)
+    assert not (tmp_path / "s").exists() and not (tmp_path / "p.jsonl").exists()
+
+
+def test_lenient_loading_of_a_file_of_bad_records_only_is_an_error(tmp_path):
+    path = write_lines(tmp_path / "bad.jsonl", [rec("p1", problem=""), rec("p2", questions=[])])
+    with pytest.raises(ValueError, match=r"bad\.jsonl holds no problems: every one of its 2 bad record"):
+        data.load_problems(path, lenient=True)
+    result = runner.invoke(app, ["data", "check", str(path), "--lenient"])
+    assert result.exit_code == 1 and "holds no problems" in result.output

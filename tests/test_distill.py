@@ -406,3 +406,13 @@ def test_local_teacher_command_on_the_tiny_model(tmp_path, tiny_model_dir):
     assert {(r["id"], r["question_index"]) for r in rows + failed} == set(keys_of(data.load_problems(data_file)))
     assert all(r["source"] == f"local:{tiny_model_dir}" for r in rows)
     assert all(r["reason"] == "rejected" for r in failed)  # a random model rarely reaches the key
+
+
+def test_data_without_a_key_is_an_error_naming_the_file(tmp_path):
+    data_file = tmp_path / "unkeyed.jsonl"
+    row = {"id": "p0", "problem": "题目", "questions": [{"question": "选择题 1：谁？", "options": ["甲", "乙"]}]}
+    data_file.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["distill", "--teacher", "openai:m", "--data", str(data_file), "--out",
+                                      str(tmp_path / "r.jsonl"), "--estimate-only"])
+    assert result.exit_code == 1 and f"{data_file} has no question with an answer key" in result.output
+    assert not (tmp_path / "r.jsonl").exists()

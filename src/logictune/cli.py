@@ -52,7 +52,9 @@ def _load_report(file: Path):
 
 
 def _load_valid(file: Path, lenient: bool):
-    """Load FILE, listing every bad record; fail unless ``lenient``, which skips them."""
+    """Load FILE, listing every bad record; fail unless ``lenient``, which skips them, or when none is left."""
+    from . import data
+
     report = _load_report(file)
     for err in report.errors:
         say_error(str(err))
@@ -60,6 +62,10 @@ def _load_valid(file: Path, lenient: bool):
         fail(f"{len(report.errors)} bad record(s) in {file}; fix them or pass --lenient to skip them")
     if report.errors:
         console.print(f"[yellow]skipped {len(report.errors)} bad record(s)[/yellow]")
+    try:
+        data.require_problems(report)
+    except ValueError as e:
+        fail(str(e))
     return report
 
 
@@ -438,6 +444,8 @@ def distill_cmd(
     except (ValueError, OSError) as e:
         fail(str(e))
     problems = problems[:limit] if limit else problems
+    if not ds.keyed_questions(problems)[0]:  # chains are kept by the key: without one nothing can be
+        fail(f"{data_file} has no question with an answer key: distill checks every rationale against it")
     run_info = {"teacher": teacher, "adapter": str(adapter) if adapter else None, "data": str(data_file),
                 "self": self_}
     if kind == "openai":

@@ -194,6 +194,15 @@ def load_problems(path: str | os.PathLike, *, lenient: bool = False) -> list[Pro
     report = load_report(path)
     if report.errors and not lenient:
         raise DataError(report.errors)
+    return require_problems(report)
+
+
+def require_problems(report: LoadReport) -> list[Problem]:
+    """The report's problems, or an error naming the file when it holds none: a run over no question
+    would "succeed" (0 problems checked, an empty submission, a model trained on nothing)."""
+    if not report.problems:
+        why = f"every one of its {len(report.errors)} bad record(s) was skipped" if report.errors else "it is empty"
+        raise ValueError(f"{report.path} holds no problems: {why}")
     return report.problems
 
 
