@@ -268,3 +268,12 @@ def test_resume_flags():
     assert rc.resume_flags(["predict", "--out", "x"], fresh=False) == []
     assert rc.resume_flags(["synth", "--out", "x"], fresh=True) == []
     assert rc.resume_flags(["train", "--output-dir", "/nonexistent/x"], fresh=False) == []
+
+
+def test_the_runner_does_not_import_the_command_line():
+    """recipe.py must not depend on cli.py (which imports it): the CLI hands it the command names."""
+    code = ("import sys; from logictune import recipe as rc; r = rc.load(sys.argv[1]); "
+            "assert r.steps and 'logictune.cli' not in sys.modules, sorted(m for m in sys.modules if 'logictune' in m)")
+    subprocess.run([sys.executable, "-c", code, str(TINY)], cwd=REPO, check=True, timeout=120)
+    with pytest.raises(rc.RecipeError, match="'synth' is not a logictune command"):
+        rc.load(TINY, commands={"data", "train"})

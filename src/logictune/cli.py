@@ -654,7 +654,9 @@ def recipe_cmd(
     from . import recipe as rc
 
     try:
-        result = rc.run(rc.load(file, set_), from_step=from_step, dry_run=dry_run, console=console)
+        commands = set(typer.main.get_command(app).commands) - {"recipe"}
+        result = rc.run(rc.load(file, set_, commands=commands), from_step=from_step, dry_run=dry_run,
+                        console=console)
     except rc.RecipeError as e:
         fail(str(e))
     if result.failed:

@@ -49,7 +49,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -218,15 +218,8 @@ def _args_argv(args: dict, res: _Resolver, where: str) -> list[str]:
     return out
 
 
-def _commands() -> set[str]:
-    import typer
-
-    from .cli import app
-
-    return set(typer.main.get_command(app).commands) - {"recipe"}
-
-
-def _step(raw: Any, k: int, res: _Resolver, path: Path, names: set[str], commands: set[str]) -> Step:
+def _step(raw: Any, k: int, res: _Resolver, path: Path, names: set[str],
+          commands: Collection[str] | None) -> Step:
     if not isinstance(raw, dict):
         raise RecipeError(f"{path}: step {k + 1} must be a mapping with name, argv (or command + args), outputs")
     name = raw.get("name")
@@ -250,9 +243,9 @@ def _step(raw: Any, k: int, res: _Resolver, path: Path, names: set[str], command
         if not isinstance(args, dict):
             raise RecipeError(f"{where}: 'args' must be a mapping of option: value")
         argv += _args_argv(args, res, where)
-    if not argv or argv[0] not in commands:
+    if not argv or (commands is not None and argv[0] not in commands):
         raise RecipeError(f"{where}: '{argv[0] if argv else ''}' is not a logictune command"
-                          f"{_close(argv[0] if argv else '', sorted(commands))}")
+                          f"{_close(argv[0] if argv else '', sorted(commands or ()))}")
     outputs = raw.get("outputs")
     if not isinstance(outputs, list) or not outputs:
         raise RecipeError(f"{where}: 'outputs' must list the files or folders the step writes (how a rerun "
@@ -261,8 +254,13 @@ def _step(raw: Any, k: int, res: _Resolver, path: Path, names: set[str], command
     return Step(name, argv, [res.text(o, where) for o in outputs], enabled, str(raw.get("description") or ""))
 
 
-def load(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Recipe:
-    """Read a recipe, fold in ``extends``, apply ``--set name=value`` overrides and resolve every step."""
+def load(path: str | os.PathLike, overrides: Sequence[str] = (), *,
+         commands: Collection[str] | None = None) -> Recipe:
+    """Read a recipe, fold in ``extends``, apply ``--set name=value`` overrides and resolve every step.
+
+    ``commands``: the command names a step may start with (the CLI passes its own); None checks none. The
+    runner only ever starts steps as ``python -m logictune``, so it does not import the command line.
+    """
     path = Path(path)
     merged = _merged(path)
     variables = {**merged["vars"], **_parse_set(overrides, merged["vars"], path)}
@@ -274,7 +272,6 @@ def load(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Recipe:
     if not isinstance(raw_steps, list) or not raw_steps:
         raise RecipeError(f"{steps_from}: 'steps' must be a non-empty list")
     res.path = steps_from
-    commands = _commands()
     steps: list[Step] = []
     for k, raw in enumerate(raw_steps):
         steps.append(_step(raw, k, res, steps_from, {s.name for s in steps}, commands))
