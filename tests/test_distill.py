@@ -416,3 +416,25 @@ def test_data_without_a_key_is_an_error_naming_the_file(tmp_path):
                                       str(tmp_path / "r.jsonl"), "--estimate-only"])
     assert result.exit_code == 1 and f"{data_file} has no question with an answer key" in result.output
     assert not (tmp_path / "r.jsonl").exists()
+
+
+@pytest.mark.parametrize("star", [True, False])
+def test_a_local_teacher_and_star_generate_with_the_adapter_merged(tmp_path, tiny_model_dir, tiny_adapter,
+                                                                   monkeypatch, star):
+    from logictune import engines
+
+    seen, real = [], engines.get_engine
+
+    def spy(name, model, *args, **kwargs):
+        seen.append(model)
+        return real(name, model, *args, **kwargs)
+
+    monkeypatch.setattr(engines, "get_engine", spy)
+    data_file = write_problems(tmp_path / "d.jsonl", 1, per_problem=1)
+    args = ["distill", "--teacher", f"local:{tiny_model_dir}", "--adapter", str(tiny_adapter), "--data",
+            str(data_file), "--out", str(tmp_path / "r.jsonl"), "--max-new-tokens", "4", "--max-reasks", "0",
+            "--dtype", "fp32"] + (["--self", "--samples", "1"] if star else [])
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    [model] = seen
+    assert not hasattr(model, "peft_config") and not any("lora" in n for n, _ in model.named_modules())

@@ -225,24 +225,6 @@ def test_prompt_cache_is_sized_from_the_batch_so_no_prompt_is_prefilled_twice(ti
     assert engine.prefilled == len(many)
 
 
-@pytest.fixture(scope="module")
-def tiny_adapter(tiny_model_dir, tmp_path_factory):
-    """A LoRA adapter with non-zero weights on the tiny model, saved like `logictune train` saves one."""
-    from peft import LoraConfig, get_peft_model
-
-    base, tokenizer = models.load_model(str(tiny_model_dir), dtype="fp32")
-    peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "o_proj"]))
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for name, param in peft_model.named_parameters():
-            if "lora_" in name:
-                param.copy_(torch.randn(param.shape, generator=generator) * 0.3)
-    out = tmp_path_factory.mktemp("adapter")
-    peft_model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
 def test_engine_on_an_unmerged_peft_model_matches_its_generate_without_deprecated_arguments(
         tiny_model_dir, tiny_adapter, real_prompts):
     model, tokenizer = models.load_model(str(tiny_model_dir), dtype="fp32", adapter=str(tiny_adapter))
