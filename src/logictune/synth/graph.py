@@ -255,7 +255,8 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     facts = [ctx.edge_text(a, b) + "。" for a, b in edges]
     intro = t["intro"][style.intro % len(t["intro"])]
     problem = problem_text(intro, facts, style, t["extra"] if rng.random() < 0.6 else "")
-    world = {"nodes": nodes, "edges": [list(e) for e in edges], "undirected": ctx.undirected}
+    world = {"nodes": nodes, "edges": [list(e) for e in edges], "undirected": ctx.undirected, "theme": theme,
+             "edge_form": edge_form}
     return Puzzle("graph", problem, questions, world=world)
 
 

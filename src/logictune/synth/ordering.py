@@ -66,7 +66,8 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     makers = [_ask_top, _ask_pair, _ask_statement, _ask_rank]
     questions = collect_questions(lambda: rng.choice(makers)(rng, difficulty, rel, order, derived, say),
                                   rng.choice([1, 2, 3, 4, 4]))
-    return Puzzle("ordering", problem, questions, world={"names": names, "facts": [list(p) for p in pairs]})
+    return Puzzle("ordering", problem, questions,
+                  world={"names": names, "facts": [list(p) for p in pairs], "relation": rel[0]})
 
 
 def _ask_top(rng, difficulty, rel, order, derived, say) -> SynthQuestion:
