@@ -125,6 +125,33 @@ def test_fault_server_every_question_verified_or_listed_failed(tmp_path):
     assert final == set(keys) and len(read_jsonl(out)) + len(read_jsonl(ds.failed_path(out))) == len(keys)
 
 
+def test_a_request_refused_for_one_question_fails_that_question_and_the_run_goes_on(tmp_path):
+    """400 "context too long" (or a content filter) belongs to one question: it is listed as failed with the
+    server's reason, every question after it is still written in order, and a rerun does not ask it again."""
+    problems = data.load_problems(write_problems(tmp_path / "d.jsonl", 6))
+    too_long = "This model's maximum context length is 8192 tokens; your messages resulted in 9100 tokens."
+
+    def refuse(body: dict) -> str | None:
+        return too_long if "题目 1：" in body["messages"][-1]["content"] else None
+
+    out = tmp_path / "r.jsonl"
+    with TestServer(refuse=refuse) as server:
+        engine = OpenAIEngine("m", base_url=server.url, concurrency=2, cache=ds.default_cache_path(out))
+        summary = ds.distill(problems, engine, out, ds.DistillConfig(), source="openai:m")
+        assert sum(e["status"] == 400 for e in server.log) == 2  # one request per refused question: no re-asks
+    keys = keys_of(problems)
+    refused = {k for k in keys if k[0] == "p1"}
+    assert [(r["id"], r["question_index"]) for r in read_jsonl(out)] == [k for k in keys if k not in refused]
+    failed = read_jsonl(ds.failed_path(out))
+    assert {(r["id"], r["question_index"]) for r in failed} == refused
+    assert all(r["reason"] == "refused" and r["detail"] == f"400: {too_long}" for r in failed)
+    assert len(summary.failed) == 2 and engine.stats.refused == 2
+    with TestServer(refuse=refuse) as server:  # settled: the rerun asks nothing (its redone last one is cached)
+        engine = OpenAIEngine("m", base_url=server.url, cache=ds.default_cache_path(out))
+        again = ds.distill(problems, engine, out, ds.DistillConfig(), source="openai:m")
+        assert again.resumed + again.done == len(keys) and not again.failed and not server.log
+
+
 # ---------------------------------------------------------------- acceptance: kills
 
 

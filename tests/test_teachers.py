@@ -49,13 +49,26 @@ def test_setup_errors_stop_at_once_and_say_which(key, setup, words):
         assert KEY not in str(err.value)  # the 401 body echoes the key; the message must not
 
 
-def test_a_request_the_api_rejects_stops_the_run(key):
+def test_a_setting_the_api_refuses_for_every_request_stops_the_run(key):
     with TestServer(max_stop=4) as server:
         # max_stop=None: the engine sends all 5 stops (by default it keeps within 4), the server says 400
         engine = OpenAIEngine("m", base_url=server.url, api_key_env=key, concurrency=2, max_stop=None)
-        with pytest.raises(teachers.TeacherError, match=r"rejected the request \(400\).*at most 4"):
+        with pytest.raises(teachers.TeacherError, match=r"refused the first 3 distinct requests for the same "
+                                                         r"reason.*400: 'stop': at most 4") as err:
             engine.generate(MESSAGES, 1, SamplingParams(stop=[f"答案是：{x}" for x in "ABCDE"]))
-    assert 1 <= len(server.log) <= 2
+    assert "\n" not in str(err.value)  # one line
+    assert teachers.SAME_REFUSALS_STOP <= len(server.log) < teachers.SAME_REFUSALS_STOP + 2  # + one in flight
+
+
+def test_refusals_after_a_reply_fail_their_requests_only(key):
+    """Once any request was answered, the API takes the run's settings: a refusal is about its own prompt."""
+    with TestServer(refuse=lambda body: None if "问题 0" in str(body) else "DataInspectionFailed") as server:
+        engine = OpenAIEngine("m", base_url=server.url, api_key_env=key, concurrency=1)
+        out = engine.generate(MESSAGES, 1, SamplingParams())
+    assert out[0][0].text.endswith("答案是：B")
+    assert [c.finish_reason for [c] in out[1:]] == ["refused"] * 5
+    assert all(c.error == "400: DataInspectionFailed" and not c.text for [c] in out[1:])
+    assert len(server.log) == 6 and engine.stats.refused == 5  # refusals are not retried
 
 
 def test_backoff_is_exponential_and_retry_after_is_honoured(key):

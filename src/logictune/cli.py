@@ -524,7 +524,8 @@ def distill_cmd(
                   f"({', '.join(f'{k} {v}' for k, v in summary.by_source.items()) or '-'}); {summary.short} short of "
                   f"--samples; {summary.resumed} settled by an earlier run", **plain)
     console.print(f"from cache: {st.cached if st else 0} replies; paid requests: {st.requests if st else 0}; "
-                  f"gave up after retries: {st.errors if st else 0}; rejected: {summary.rejected} chains", **plain)
+                  f"gave up after retries: {st.errors if st else 0}; refused by the server: "
+                  f"{getattr(st, 'refused', 0)}; rejected: {summary.rejected} chains", **plain)
     console.print(f"failed: {len(summary.failed)} questions" + (f" (listed in {summary.failed_file})"
                                                                  if summary.failed else ""), **plain)
     console.print(f"tokens: prompt {pt:,}, completion {ct:,}" + (f"; cost {c:.4f}" if c is not None else ""), **plain)

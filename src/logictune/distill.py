@@ -16,6 +16,8 @@ rationale without its answer line. Questions are appended as they settle, teache
 question's lines in one flushed write; failed questions go to ``OUT.failed.jsonl``. Rerunning the same
 command resumes: the last question written is redone (it may have been cut short), the rest are skipped,
 except questions whose requests gave up after their retries: those are asked again (and land at the end).
+A question whose request the server refused (a 4xx for it alone: too long, a content filter) is listed
+with the server's reason (``"reason": "refused", "detail"``) and not asked again: the run goes on.
 """
 
 from __future__ import annotations
@@ -219,9 +221,11 @@ def _start(problems, out, cfg, run_info, overwrite, ordered) -> tuple[Summary, W
 
 
 def _settle(summary: Summary, writer: Writer, pos: int, p: data.Problem, i: int, kept: list[str], source: str,
-            reason: str | None, want: int, on_settled: Callable[[Summary], None] | None) -> None:
+            reason: str | None, want: int, on_settled: Callable[[Summary], None] | None,
+            detail: str | None = None) -> None:
     rows = [_row(p, i, text, source) for text in kept]
-    failure = None if rows else {"id": p.id, "question_index": i, "reason": reason or "rejected"}
+    failure = None if rows else {"id": p.id, "question_index": i, "reason": reason or "rejected",
+                                 **({"detail": detail} if detail else {})}
     if rows:
         summary.done += 1
         summary.short += len(rows) < want
@@ -235,6 +239,8 @@ def _settle(summary: Summary, writer: Writer, pos: int, p: data.Problem, i: int,
 
 
 # ---------------------------------------------------------------- teacher
+
+_NO_REPLY = ("error", "refused")  # finish reasons of served requests that got no reply
 
 
 def parse_teacher(spec: str) -> tuple[str, str]:
@@ -264,19 +270,21 @@ def distill(problems: Sequence[data.Problem], engine: Engine, out: str | os.Path
         return prompts.render_messages(tokenizer, messages) if tokenizer is not None else messages
 
     def more(k: int, chains: list[Completion]) -> int:
-        if any(c.finish_reason == "error" for c in chains):
-            return 0  # the endpoint gave up after its retries: ask again on the next run, not now
+        if any(c.finish_reason in _NO_REPLY for c in chains):
+            # gave up after its retries: ask again on the next run, not now; refused: asking again is refused
+            return 0
         p, i = todo[k]
         kept, _ = verified(p.questions[i], [c.text for c in chains])
         return min(cfg.samples - len(kept), budget - len(chains)) if len(kept) < cfg.samples else 0
 
     def on_done(k: int, chains: list[Completion]) -> None:
         p, i = todo[k]
-        answered = [c.text for c in chains if c.finish_reason != "error"]
-        kept, rejected = verified(p.questions[i], answered)
+        kept, rejected = verified(p.questions[i], [c.text for c in chains if c.finish_reason not in _NO_REPLY])
         summary.rejected += rejected
-        reason = "error" if len(answered) < len(chains) and not kept else "rejected"
-        _settle(summary, writer, k, p, i, kept, source, reason, cfg.samples, on_settled)
+        # A refusal is final (the same request is refused again; --overwrite asks anew), a give-up is redone.
+        failed = [c for c in chains if c.finish_reason == "refused"] or [c for c in chains if c.finish_reason == "error"]
+        reason, detail = (failed[0].finish_reason, failed[0].error) if failed and not kept else ("rejected", None)
+        _settle(summary, writer, k, p, i, kept, source, reason, cfg.samples, on_settled, detail)
 
     engine.generate([prompt_for(p, i) for p, i in todo], cfg.samples, cfg.sampling(), more=more, on_done=on_done)
     return summary

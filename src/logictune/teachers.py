@@ -4,7 +4,12 @@
 Any server that speaks the OpenAI API works the same way: DashScope's compatible mode, DeepSeek, a local
 ``vllm serve``. Retries are the official client's own: exponential backoff with jitter (0.5 s doubling to
 8 s), ``Retry-After`` honoured, on 408/409/429/5xx, timeouts and dropped connections. What it does not
-retry (401, 403, 404) is a mistake in the setup, reported by :func:`explain` in words that say which.
+retry is one of two things. 401, 403 and 404 are a mistake in the setup that fails every request: they
+stop the run, reported by :func:`explain` in words that say which. Any other 4xx is the server refusing
+*this* request (400 context too long, DashScope's ``DataInspectionFailed`` content filter, DeepSeek's
+content-risk refusal): :func:`refusal` gives its reason, and the caller fails that request alone, unless
+the same reason refuses the first :data:`SAME_REFUSALS_STOP` distinct prompts before any request has
+succeeded: then it is a setting every request carries (a parameter the API does not take) and the run stops.
 
 The API key is read from the environment and handed to the client, nothing else: it is never stored,
 logged or put into an error message (:func:`redact` scrubs server messages that echo it).
@@ -25,8 +30,12 @@ BASE_URL_ENV = "OPENAI_BASE_URL"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
+SAME_REFUSALS_STOP = 3  # distinct prompts refused for one reason, none answered yet: every request would be
+
+
 class TeacherError(RuntimeError):
-    """A setup error that retrying cannot fix: no key, bad key, forbidden, wrong model or URL."""
+    """An error that fails every request, so retrying cannot fix it: no key, bad key, forbidden, wrong model or
+    URL, a request setting the API refuses."""
 
 
 @dataclass
@@ -75,7 +84,7 @@ def redact(text: str, cfg: ClientConfig) -> str:
 
 
 def explain(exc: BaseException, cfg: ClientConfig, model: str) -> TeacherError | None:
-    """A :class:`TeacherError` for errors that must stop the run at once; None for the others."""
+    """A :class:`TeacherError` for errors that must stop the run at once (401, 403, 404); None for the others."""
     import openai
 
     where = cfg.resolved_base_url or "the default OpenAI endpoint"
@@ -88,11 +97,27 @@ def explain(exc: BaseException, cfg: ClientConfig, model: str) -> TeacherError |
     if isinstance(exc, openai.NotFoundError):
         return TeacherError(f"wrong model or base URL: {where} has no model {model!r} (404); check --teacher "
                             f"and --base-url: {detail}")
-    if isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500 and exc.status_code not in (408, 409,
-                                                                                                           429):
-        # e.g. a parameter this API does not take (too many stop strings, logprobs): every request would fail
-        return TeacherError(f"{where} rejected the request ({exc.status_code}): {detail}")
     return None
+
+
+def refusal(exc: BaseException, cfg: ClientConfig) -> str | None:
+    """``"STATUS: the server's message"`` when the server refused this one request (a 4xx that is neither a
+    setup error nor one the client retries); None for any other error."""
+    import openai
+
+    if (isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500
+            and exc.status_code not in (401, 403, 404, 408, 409, 429)):
+        error = exc.body.get("error", exc.body) if isinstance(exc.body, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None  # the server's words, no prefix
+        return f"{exc.status_code}: {redact(str(message or exc.message or exc), cfg)}"
+    return None
+
+
+def refused_everything(reason: str, prompts: int, cfg: ClientConfig) -> TeacherError:
+    """The run-stopping error when ``reason`` refused the first ``prompts`` distinct prompts."""
+    where = cfg.resolved_base_url or "the default OpenAI endpoint"
+    return TeacherError(f"{where} refused the first {prompts} distinct requests for the same reason, so every "
+                        f"request would fail (a setting the API does not take?): {reason}")
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -133,7 +133,8 @@ class TestServer:
 
     def __init__(self, responder: Responder = scripted_teacher, faults: Faults | None = None, *,
                  api_key: str | None = None, models: list[str] | None = None, forbidden: list[str] = (),
-                 log_path: str | Path | None = None, delay: float = 0.0, port: int = 0, max_stop: int | None = None):
+                 log_path: str | Path | None = None, delay: float = 0.0, port: int = 0, max_stop: int | None = None,
+                 refuse: Callable[[dict], str | None] | None = None):
         self.responder = responder
         self.faults = faults or Faults()
         self.api_key = api_key  # when set, other keys get 401 (the key itself is never logged)
@@ -142,6 +143,7 @@ class TestServer:
         self.log_path = Path(log_path) if log_path else None
         self.delay = delay  # seconds before every reply, to keep requests in flight
         self.max_stop = max_stop  # OpenAI's own API takes at most 4 stop strings: more get 400
+        self.refuse = refuse  # request body -> the message of a 400 for it (context too long, a filter), or None
         self.log: list[dict] = []
         self.gate = threading.Lock()  # held while a reply is written; tests hold it to freeze delivery
         self.before_reply: Callable[[dict], None] | None = None  # test hook, called once per request
@@ -297,6 +299,10 @@ def _handler(server: TestServer):
             if server.max_stop is not None and len(body.get("stop") or []) > server.max_stop:
                 entry["status"] = 400
                 return self._error(400, f"'stop': at most {server.max_stop} sequences.", "invalid_request_error")
+            refused = server.refuse(body) if server.refuse else None
+            if refused is not None:
+                entry["status"] = 400
+                return self._error(400, refused, "invalid_request_error")
             if server.before_reply:
                 server.before_reply(entry)
             fault = entry["fault"] = server._draw_fault()

@@ -61,9 +61,11 @@ class Completion:
     text: str
     token_ids: list[int] = field(default_factory=list, repr=False)
     logprob: float = 0.0  # sum of the model's (untempered) log-probs of the generated tokens
-    finish_reason: str = "eos"  # "eos" | "stop" | "length" | "error" (an API request that gave up)
+    # "eos" | "stop" | "length" | "error" (an API request that gave up) | "refused" (the server said no to it)
+    finish_reason: str = "eos"
     # Served engines get a token count but no token ids.
     n_tokens: int | None = None
+    error: str | None = None  # why a served request got no reply ("400: ..."), for the failed list
 
     @property
     def tokens(self) -> int:

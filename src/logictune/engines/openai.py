@@ -38,6 +38,7 @@ class EngineStats:
     requests: int = 0  # replies received from the server: the paid ones
     cached: int = 0  # replies taken from the cache: free
     errors: int = 0  # requests given up after the client's retries
+    refused: int = 0  # requests the server refused (a 4xx for that request alone)
     prompt_tokens: int = 0  # paid
     completion_tokens: int = 0  # paid
     started: float = field(default_factory=time.perf_counter)
@@ -46,6 +47,15 @@ class EngineStats:
     def requests_per_s(self) -> float:
         elapsed = time.perf_counter() - self.started
         return self.requests / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass
+class Failure:
+    """A request that got no reply: ``kind`` "error" (given up after the retries) or "refused" (the server
+    answered 4xx for this request alone); ``reason`` says why, in the server's words."""
+
+    kind: str
+    reason: str
 
 
 class OpenAIEngine:
@@ -80,6 +90,8 @@ class OpenAIEngine:
         self.max_stop = max_stop
         self.stats = EngineStats()
         self._fatal: teachers.TeacherError | None = None
+        self._answered = False  # any reply yet (server or cache): then no refusal can mean "every request"
+        self._refusals: dict[str, set[str]] = {}  # reason -> prompt hashes it refused before any reply
 
     # ------------------------------------------------------------ requests
 
@@ -113,32 +125,28 @@ class OpenAIEngine:
         return await client.completions.create(**body)
 
     async def _ask(self, client, sem: asyncio.Semaphore, body: dict, sample: int, base_seed: int,
-                   parse=None) -> teachers.CachedReply | None:
+                   parse=None) -> teachers.CachedReply | Failure:
         """Reply ``sample`` to ``body``: from the cache, else from the server, sent with seed
         ``base_seed + sample`` and committed to the cache before it is returned.
 
-        None when the request still failed after the client's retries; setup errors raise TeacherError.
+        A :class:`Failure` when the request still failed after the client's retries or the server refused
+        it; errors that fail every request raise TeacherError.
         """
         phash = teachers.prompt_hash({**body, "seed": base_seed})
         if self.cache is not None:
             hit = self.cache.get(self.teacher, self.model, phash, sample)
             if hit is not None:
                 self.stats.cached += 1
+                self._answered = True
                 return hit
         async with sem:
-            if self._fatal is not None:  # another request hit a setup error: send nothing more
+            if self._fatal is not None:  # another request hit an error that fails them all: send nothing more
                 raise self._fatal
             try:
                 resp = await self._create(client, {**body, "seed": chain_seed(base_seed, sample)})
             except Exception as e:
-                fatal = teachers.explain(e, self.cfg, self.model)
-                if fatal is not None:
-                    self._fatal = fatal
-                    raise fatal from None
-                if teachers.is_transient(e):
-                    self.stats.errors += 1
-                    return None
-                raise
+                return self._failure(e, phash)
+        self._answered = True
         reply = (parse or _parse)(resp)
         if self.cache is not None:
             self.cache.put(self.teacher, self.model, phash, sample, reply)
@@ -149,6 +157,29 @@ class OpenAIEngine:
             self.on_reply(self.stats)
         return reply
 
+    def _failure(self, exc: Exception, phash: str) -> Failure:
+        """What one failed request means: a :class:`Failure` of that request, or TeacherError (raised) when
+        the error fails every request: a setup error, or one refusal reason for the first prompts asked."""
+        fatal = teachers.explain(exc, self.cfg, self.model)
+        reason = teachers.refusal(exc, self.cfg) if fatal is None else None
+        if reason is not None:
+            if not self._answered:
+                refused = self._refusals.setdefault(reason, set())
+                refused.add(phash)
+                if len(refused) >= teachers.SAME_REFUSALS_STOP:
+                    fatal = teachers.refused_everything(reason, len(refused), self.cfg)
+            if fatal is None:
+                self.stats.refused += 1
+                return Failure("refused", reason)
+        if fatal is not None:
+            self._fatal = fatal
+            raise fatal from None
+        if teachers.is_transient(exc):
+            self.stats.errors += 1
+            return Failure("error", f"gave up after {self.cfg.max_retries} retries: "
+                                    f"{teachers.redact(str(exc), self.cfg)}")
+        raise exc
+
     # ------------------------------------------------------------ generate
 
     def generate(self, prompts: list, n: int, sampling: SamplingParams | list[SamplingParams], *,
@@ -156,8 +187,10 @@ class OpenAIEngine:
         """``n`` chains per prompt, one request each, at most ``concurrency`` in flight.
 
         When a prompt's chains have all come back, ``more(i, completions)`` may ask for more (new sample
-        indices); then ``on_done(i, completions)``. ``sampling``: one for all prompts or one per prompt. Completions are in sample-index order. A request that
-        failed after every retry gives a completion with ``finish_reason="error"`` and no text.
+        indices); then ``on_done(i, completions)``. ``sampling``: one for all prompts or one per prompt.
+        Completions are in sample-index order. A request that failed after every retry, or that the server
+        refused, gives a completion with no text, ``finish_reason`` "error" or "refused" and the reason in
+        ``error``.
         """
         if n < 1:
             raise ValueError("n must be >= 1")
@@ -175,8 +208,8 @@ class OpenAIEngine:
 
         async def chain(body: dict, sample: int, seed: int, stop_regex: str | None) -> Completion:
             reply = await self._ask(client, sem, body, sample, seed)
-            if reply is None:
-                return Completion("", finish_reason="error", n_tokens=0)
+            if isinstance(reply, Failure):
+                return Completion("", finish_reason=reply.kind, n_tokens=0, error=reply.reason)
             if self.progress:
                 self.progress(0, reply.completion_tokens)
             text, finish = cut_at_stop(reply.text, stop_regex), reply.finish_reason
@@ -227,8 +260,8 @@ class OpenAIEngine:
             body = {"model": self.model, "prompt": prompt, "max_tokens": 1, "temperature": 0.0,
                     "logprobs": _TOP_LOGPROBS}
             reply = await self._ask(client, sem, body, 0, 0, parse=_parse_top)
-            if reply is None:
-                raise RuntimeError(f"option scoring failed after {self.cfg.max_retries} retries")
+            if isinstance(reply, Failure):
+                raise RuntimeError(f"option scoring failed: {reply.reason}")
             top: dict[str, float] = json.loads(reply.text)
             best: dict[str, float] = {}
             for token, lp in top.items():
