@@ -115,3 +115,26 @@ def test_cache_roundtrip_survives_reopen(tmp_path):
 def test_redact_scrubs_the_key(key):
     cfg = teachers.ClientConfig(api_key_env=key)
     assert teachers.redact(f"Incorrect API key provided: {KEY}.", cfg) == "Incorrect API key provided: ***."
+
+
+def test_top_k_is_sent_and_a_server_that_refuses_it_is_asked_again_without_it(key):
+    bodies: list[dict] = []
+
+    def refuse_top_k(body: dict) -> str | None:
+        bodies.append(body)
+        return "Unrecognized request argument supplied: top_k" if "top_k" in body else None
+
+    with TestServer(refuse=lambda body: bodies.append(body)) as server:
+        engine = OpenAIEngine("m", base_url=server.url, api_key_env=key)
+        engine.generate(MESSAGES[:1], 1, SamplingParams(top_k=40))
+        engine.generate(MESSAGES[:1], 1, SamplingParams(top_k=0))  # 0: the whole vocabulary, nothing to send
+    assert bodies[0]["top_k"] == 40 and "top_k" not in bodies[1]
+
+    bodies.clear()
+    with TestServer(refuse=refuse_top_k) as server, pytest.warns(UserWarning, match="does not take top_k") as warned:
+        engine = OpenAIEngine("m", base_url=server.url, api_key_env=key, concurrency=2)
+        out = engine.generate(MESSAGES, 1, SamplingParams())  # a 400 for every one of them, were it not dropped
+    assert all(c.text.endswith("答案是：B") for [c] in out) and engine.stats.refused == 0
+    assert len(warned) == 1
+    with_top_k = [b for b in bodies if "top_k" in b]
+    assert 1 <= len(with_top_k) <= 2 and len(bodies) == len(MESSAGES) + len(with_top_k)  # + those in flight

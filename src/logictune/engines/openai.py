@@ -5,6 +5,9 @@ included) that the model was trained on, which a ``vllm serve`` of our own model
 as a message list goes to ``/v1/chat/completions``, the only endpoint most hosted APIs have (distill's
 teacher prompts). Each chain is one request whose ``seed`` is derived from (``sampling.seed``, sample
 index j), so chain j of a prompt is the same question asked again, and the response cache keys on j.
+``top_k`` goes in the body beside temperature and top_p (vLLM and DashScope take it), so one
+SamplingParams samples one distribution on every engine; a server that refuses it (OpenAI's own API
+answers 400) is asked again without it, with one warning.
 
 Client, retries, timeouts and errors come from :mod:`logictune.teachers`; requests in flight are capped
 at ``concurrency``. Every reply is committed to the cache (when one is given) before it is used.
@@ -17,6 +20,7 @@ import hashlib
 import json
 import re
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +94,7 @@ class OpenAIEngine:
         self.max_stop = max_stop
         self.stats = EngineStats()
         self._fatal: teachers.TeacherError | None = None
+        self._top_k_refused = False  # the server said no to top_k: sample without it (warned once)
         self._answered = False  # any reply yet (server or cache): then no refusal can mean "every request"
         self._refusals: dict[str, set[str]] = {}  # reason -> prompt hashes it refused before any reply
 
@@ -99,6 +104,8 @@ class OpenAIEngine:
         """The request body for one chain, without its seed (the cache key hashes this)."""
         body: dict = {"model": self.model, "max_tokens": sampling.max_new_tokens,
                       "temperature": sampling.temperature, "top_p": sampling.top_p}
+        if sampling.top_k > 0 and not self._top_k_refused:  # the hf and vllm engines' distribution
+            body["top_k"] = sampling.top_k
         stops = list(getattr(sampling, "stop", None) or [])
         if stops and (self.max_stop is None or len(stops) <= self.max_stop):
             body["stop"] = stops
@@ -120,9 +127,12 @@ class OpenAIEngine:
         return self.cache.get(self.teacher, self.model, phash, sample) is not None
 
     async def _create(self, client, body: dict):
+        body = dict(body)
+        # Not an OpenAI argument, so the client has no parameter for it; vLLM and DashScope read it from the body.
+        extra = {"extra_body": {"top_k": body.pop("top_k")}} if "top_k" in body else {}
         if "messages" in body:
-            return await client.chat.completions.create(**body)
-        return await client.completions.create(**body)
+            return await client.chat.completions.create(**body, **extra)
+        return await client.completions.create(**body, **extra)
 
     async def _ask(self, client, sem: asyncio.Semaphore, body: dict, sample: int, base_seed: int,
                    parse=None) -> teachers.CachedReply | Failure:
@@ -132,6 +142,8 @@ class OpenAIEngine:
         A :class:`Failure` when the request still failed after the client's retries or the server refused
         it; errors that fail every request raise TeacherError.
         """
+        if self._top_k_refused:
+            body = {k: v for k, v in body.items() if k != "top_k"}
         phash = teachers.prompt_hash({**body, "seed": base_seed})
         if self.cache is not None:
             hit = self.cache.get(self.teacher, self.model, phash, sample)
@@ -142,10 +154,16 @@ class OpenAIEngine:
         async with sem:
             if self._fatal is not None:  # another request hit an error that fails them all: send nothing more
                 raise self._fatal
-            try:
-                resp = await self._create(client, {**body, "seed": chain_seed(base_seed, sample)})
-            except Exception as e:
-                return self._failure(e, phash)
+            again = self._top_k_refused and "top_k" in body  # top_k was dropped while this request waited
+            if not again:
+                try:
+                    resp = await self._create(client, {**body, "seed": chain_seed(base_seed, sample)})
+                except Exception as e:
+                    if not self._refused_top_k(e, body):
+                        return self._failure(e, phash)
+                    again = True
+        if again:  # the same request without top_k (and its own cache key)
+            return await self._ask(client, sem, body, sample, base_seed, parse)
         self._answered = True
         reply = (parse or _parse)(resp)
         if self.cache is not None:
@@ -156,6 +174,18 @@ class OpenAIEngine:
         if self.on_reply:
             self.on_reply(self.stats)
         return reply
+
+    def _refused_top_k(self, exc: Exception, body: dict) -> bool:
+        """Whether the server refused ``body`` for its top_k (OpenAI's own API does): then it is dropped for
+        the rest of the run, with one warning, since the samples no longer match the hf and vllm engines'."""
+        reason = teachers.refusal(exc, self.cfg)
+        if "top_k" not in body or reason is None or "top_k" not in reason:
+            return False
+        if not self._top_k_refused:
+            self._top_k_refused = True
+            warnings.warn(f"{self.cfg.resolved_base_url or 'the endpoint'} does not take top_k ({reason}); sampling "
+                          "without it, from a wider distribution than the hf and vllm engines'", stacklevel=2)
+        return True
 
     def _failure(self, exc: Exception, phash: str) -> Failure:
         """What one failed request means: a :class:`Failure` of that request, or TeacherError (raised) when
