@@ -357,6 +357,8 @@ def synth_cmd(
     seed: int = typer.Option(0, help="Same seed, same bytes."),
     out: Path = typer.Option(..., help="Problems JSONL (competition format, with answers)."),
     rationales: Path | None = typer.Option(None, help="Also write the solver's rationales here (source: synth)."),
+    programs: Path | None = typer.Option(None, help="Also write program rationales here (method: program), each "
+                                         "run in the sandbox and checked to print its key."),
     families: str | None = typer.Option(None, help="Comma-separated families; default: all, mixed like the "
                                         "real data."),
     difficulty: str = typer.Option("mixed", help="easy, medium, hard or mixed."),
@@ -368,7 +370,7 @@ def synth_cmd(
 
     start = time.perf_counter()
     try:
-        result = synth.generate(n, seed=seed, difficulty=difficulty,
+        result = synth.generate(n, seed=seed, difficulty=difficulty, programs=programs is not None,
                                 families=[f.strip() for f in families.split(",")] if families else None)
     except ValueError as e:
         fail(str(e))
@@ -376,6 +378,8 @@ def synth_cmd(
     data.write_problems(result.problems, out)
     if rationales:
         data.write_jsonl(rationales, result.rationales)
+    if programs:
+        data.write_jsonl(programs, result.programs)
     table = Table(title=f"synth: {len(result.problems)} problems, {len(result.rationales)} questions "
                         f"({len(result.rationales) / seconds:,.0f} questions/s)")
     for col in ("family", "problems", "questions"):
@@ -385,8 +389,9 @@ def synth_cmd(
     for fam, k in qs.most_common():
         table.add_row(fam, str(probs[fam]), str(k))
     console.print(table)
-    console.print(f"problems: {out}" + (f"\nrationales: {rationales}" if rationales else ""), highlight=False,
-                  soft_wrap=True)
+    console.print(f"problems: {out}" + (f"\nrationales: {rationales}" if rationales else "")
+                  + (f"\nprograms: {programs} (all {len(result.programs)} printed their key in the sandbox)"
+                     if programs else ""), highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- distill

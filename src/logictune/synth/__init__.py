@@ -1,8 +1,9 @@
 """Synthetic puzzles in the real data's own families, with proven answers and the solver's rationale.
 
 ``generate(n, seed)`` returns problems in the competition format and, for every question, a rationale
-(numbered steps from the solver's trace, ending in ``答案是：X``) in the format ``train --rationales`` reads.
-The same seed gives the same output, byte for byte.
+(numbered steps from the solver's trace, ending in ``答案是：X``) in the format ``train --rationales`` reads;
+with ``programs=True`` also a program rationale per question (see :mod:`.programs`), each run in the sandbox
+and checked to print its key. The same seed gives the same output, byte for byte.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import importlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..data import LETTERS, Problem, Question
 from .core import Puzzle, Rejected, pick_difficulty, random_style, rationale
@@ -41,6 +42,7 @@ class SynthSet:
     problems: list[Problem]
     rationales: list[dict]  # {"id", "question_index", "rationale", "answer", "source": "synth", "family"}
     puzzles: list[Puzzle]
+    programs: list[dict] = field(default_factory=list)  # as rationales, "method": "program"; when asked for
 
 
 def make_puzzle(family: str, rng: random.Random, difficulty: str = "mixed", tries: int = 20) -> Puzzle:
@@ -59,8 +61,11 @@ def make_puzzle(family: str, rng: random.Random, difficulty: str = "mixed", trie
 
 
 def generate(n: int, seed: int = 0, families: Sequence[str] | None = None, difficulty: str = "mixed",
-             id_prefix: str = "synth") -> SynthSet:
-    """About ``n`` questions (whole puzzles, so it may overshoot by a few), deterministic in ``seed``."""
+             id_prefix: str = "synth", programs: bool = False, workers: int = 2) -> SynthSet:
+    """About ``n`` questions (whole puzzles, so it may overshoot by a few), deterministic in ``seed``.
+
+    ``programs``: also render every question's program and run them in the sandbox (``workers`` at once);
+    a program that does not print its key raises :class:`.programs.ProgramMismatch`."""
     names = list(families) if families else list(FAMILIES)
     for name in names:
         family_module(name)  # fail early on a typo
@@ -85,6 +90,10 @@ def generate(n: int, seed: int = 0, families: Sequence[str] | None = None, diffi
         out.puzzles.append(puzzle)
         count += len(questions)
         k += 1
+    if programs:
+        from .programs import rows
+
+        out.programs = rows(out.puzzles, [p.id for p in out.problems], seed, workers=workers)
     return out
 
 

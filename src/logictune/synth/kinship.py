@@ -335,7 +335,7 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     questions = collect_questions(lambda: rng.choice(makers)(ctx), 3 * want, want)
     problem = problem_text(INTROS[style.intro % len(INTROS)], _fact_lines(rng, names, male, parent_pairs),
                            style, _extra(rng, ctx, names, male, parent_pairs))
-    world = {"people": order, "male": sorted(male), "parent": [list(p) for p in parent_pairs]}
+    world = {"people": order, "male": sorted(male), "parent": [list(p) for p in parent_pairs], "aunt": ctx.aunt}
     return Puzzle("kinship", problem, questions, world=world)
 
 

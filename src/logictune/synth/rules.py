@@ -580,7 +580,8 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
 
     questions = collect_questions(draw, 2 * target, target, same)
     world = {"kind": kind, "facts": [list(f) for f in w.facts],
-             "rules": [[list(ru.head), [list(c) for c in ru.body]] for ru in w.rules]}
+             "rules": [[list(ru.head), [list(c) for c in ru.body]] for ru in w.rules],
+             "say": {pred: pos for pred, (pos, _) in w.templates.items()}}
     return Puzzle("rules", problem, questions, world=world)
 
 

@@ -228,7 +228,8 @@ def generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     questions = collect_questions(
         lambda: rng.choices(makers, [4, 3, 2, 2, 2])[0](rng, difficulty, w, names, truth, said, steps),
         2 * target, target)
-    return Puzzle("truth", problem, questions, world={"names": names, "said": [[x, s] for x, s in said]})
+    return Puzzle("truth", problem, questions,
+                  world={"names": names, "said": [[x, s] for x, s in said], "roles": [w.k, w.n]})
 
 
 def _ask_role(rng, d, w: Words, names, truth, said, steps) -> SynthQuestion:

@@ -136,3 +136,14 @@ def options_line(nm: Names, options: Sequence[str]) -> tuple[str, str]:
 
 def is_yes_no(options: Sequence[str]) -> bool:
     return sorted(options) == ["否", "是"]
+
+
+def members_fn(nm: Names, none: str | None = None) -> tuple[str, str]:
+    """(its name, its definition) of a function reading the names an option lists ("A、B和C"); ``none``
+    is the option text that lists nobody, if the question has one."""
+    f = nm("names_in", "members", "listed")
+    lines = [f"def {f}(option):"]
+    if none is not None:
+        lines += [f"    if option == {lit(none)}:", "        return set()"]
+    lines.append('    return set(option.replace("和", "、").split("、"))')
+    return f, block(*lines)
