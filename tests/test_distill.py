@@ -114,8 +114,9 @@ def test_fault_server_every_question_verified_or_listed_failed(tmp_path):
     examples, report = sft_data.build_examples(problems, sft_data.load_rationales(out))
     assert report.with_rationale == len(rows) and not report.dropped["rationale_disagrees"]
 
-    # A rerun pays only for questions whose requests gave up; everything else comes from cache or output.
-    with TestServer() as server:
+    # A rerun (the same server: its port names it in the cache) pays only for questions whose requests gave up;
+    # everything else comes from cache or output.
+    with TestServer(port=server.port) as server:
         engine = OpenAIEngine("m", base_url=server.url, cache=ds.default_cache_path(out))
         ds.distill(problems, engine, out, ds.DistillConfig(), source="openai:m")
         errors = sum(1 for r in failed if r["reason"] == "error")
@@ -146,7 +147,8 @@ def test_a_request_refused_for_one_question_fails_that_question_and_the_run_goes
     assert {(r["id"], r["question_index"]) for r in failed} == refused
     assert all(r["reason"] == "refused" and r["detail"] == f"400: {too_long}" for r in failed)
     assert len(summary.failed) == 2 and engine.stats.refused == 2
-    with TestServer(refuse=refuse) as server:  # settled: the rerun asks nothing (its redone last one is cached)
+    with TestServer(refuse=refuse, port=server.port) as server:  # settled: the rerun asks nothing (its redone
+        # last question is cached)
         engine = OpenAIEngine("m", base_url=server.url, cache=ds.default_cache_path(out))
         again = ds.distill(problems, engine, out, ds.DistillConfig(), source="openai:m")
         assert again.resumed + again.done == len(keys) and not again.failed and not server.log

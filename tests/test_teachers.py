@@ -138,3 +138,34 @@ def test_top_k_is_sent_and_a_server_that_refuses_it_is_asked_again_without_it(ke
     assert len(warned) == 1
     with_top_k = [b for b in bodies if "top_k" in b]
     assert 1 <= len(with_top_k) <= 2 and len(bodies) == len(MESSAGES) + len(with_top_k)  # + those in flight
+
+
+def test_endpoint_names_a_server_by_scheme_host_port_and_path():
+    same = ["http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1/", "HTTP://127.0.0.1:8000/v1"]
+    assert {teachers.endpoint(u) for u in same} == {"http://127.0.0.1:8000/v1"}
+    assert teachers.endpoint("https://user:sk-secret@api.deepseek.com/v1?key=sk-x") == "https://api.deepseek.com:443/v1"
+    assert teachers.endpoint(None) == teachers.endpoint("https://api.openai.com:443/v1/")
+    others = ["http://127.0.0.1:8001/v1", "https://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v2"]
+    assert len({teachers.endpoint(u) for u in [same[0], *others]}) == 4
+
+
+def test_two_servers_on_one_host_do_not_share_cached_replies(key, tmp_path):
+    cache = tmp_path / "c.sqlite"
+    with TestServer() as first, TestServer() as second:  # one host, two ports: two different servers
+        OpenAIEngine("m", base_url=first.url, api_key_env=key, cache=cache).generate(MESSAGES[:2], 1, SamplingParams())
+        engine = OpenAIEngine("m", base_url=second.url + "/", api_key_env=key, cache=cache)
+        engine.generate(MESSAGES[:2], 1, SamplingParams())
+        again = OpenAIEngine("m", base_url=second.url, api_key_env=key, cache=cache)  # the same server again
+        again.generate(MESSAGES[:2], 1, SamplingParams())
+    assert len(second.paid()) == 2 and engine.stats.cached == 0
+    assert again.stats.cached == 2 and again.stats.requests == 0
+
+
+def test_identical_requests_in_flight_at_once_are_paid_once(key):
+    repeated = [MESSAGES[0], MESSAGES[1], MESSAGES[0], MESSAGES[0], MESSAGES[1]]  # repeated problems
+    with TestServer(delay=0.2) as server:  # every request stays in flight while the others are sent
+        engine = OpenAIEngine("m", base_url=server.url, api_key_env=key, concurrency=8)
+        out = engine.generate(repeated, 2, SamplingParams())
+    assert len(server.paid()) == 4 == engine.stats.requests  # 2 distinct prompts x 2 samples
+    assert engine.stats.cached == 6
+    assert [c.text for c in out[0]] == [c.text for c in out[2]] == [c.text for c in out[3]]

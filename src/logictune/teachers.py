@@ -59,6 +59,17 @@ class ClientConfig:
         return self.base_url or os.environ.get(BASE_URL_ENV) or None
 
 
+def endpoint(base_url: str | None) -> str:
+    """``scheme://host:port/path`` of an API base URL, the cache's name for a server: two servers on one
+    host differ by port or path and must not share replies, while one server written two ways (a trailing
+    slash, the default port left out, upper case) must. Credentials and query strings are left out."""
+    url = urlparse(base_url or "https://api.openai.com/v1")
+    scheme = (url.scheme or "https").lower()
+    host = (url.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host  # IPv6
+    return f"{scheme}://{host}:{url.port or {'http': 80, 'https': 443}.get(scheme, '')}{url.path.rstrip('/')}"
+
+
 def api_key(cfg: ClientConfig) -> str:
     """The key from ``$cfg.api_key_env``. A local server (vllm serve) takes any key, so one is not required."""
     key = os.environ.get(cfg.api_key_env, "").strip()

@@ -24,7 +24,6 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 from .. import teachers
 from . import Completion, SamplingParams
@@ -40,7 +39,7 @@ class EngineStats:
     """What was asked and paid for, for progress bars and summaries."""
 
     requests: int = 0  # replies received from the server: the paid ones
-    cached: int = 0  # replies taken from the cache: free
+    cached: int = 0  # replies taken from the cache, or shared with the same request in flight: free
     errors: int = 0  # requests given up after the client's retries
     refused: int = 0  # requests the server refused (a 4xx for that request alone)
     prompt_tokens: int = 0  # paid
@@ -72,7 +71,7 @@ class OpenAIEngine:
         """``model``: the model name the server serves. ``tokenizer`` is unused (the server has its own).
 
         ``cache``: a SQLite path or :class:`teachers.ResponseCache`; replies are keyed by ``teacher`` (default
-        ``openai:<host of the base url>``), ``model``, the request's hash and the sample index. ``logprobs``: ask for
+        ``openai:`` + :func:`teachers.endpoint`), ``model``, the request's hash and the sample index. ``logprobs``: ask for
         token log-probs (default: on for text prompts, off for chat, which not every API supports).
         ``progress(prompts_done, tokens)`` as in the hf engine; ``on_reply(stats)`` after every reply.
         ``batch_size`` is accepted for the common CLI and ignored: ``concurrency`` bounds the work in flight.
@@ -83,8 +82,7 @@ class OpenAIEngine:
         self.cfg = teachers.ClientConfig(base_url=base_url, api_key_env=api_key_env, timeout=timeout,
                                          max_retries=max_retries, concurrency=concurrency)
         self.cache = teachers.ResponseCache(cache) if isinstance(cache, str | Path) else cache
-        # The host, not the URL: a trailing slash or another port of the same server must not pay again.
-        self.teacher = teacher or f"openai:{urlparse(self.cfg.resolved_base_url or '').hostname or 'api.openai.com'}"
+        self.teacher = teacher or f"openai:{teachers.endpoint(self.cfg.resolved_base_url)}"
         self.logprobs = logprobs
         self.progress = progress
         self.on_reply = on_reply
@@ -97,6 +95,7 @@ class OpenAIEngine:
         self._top_k_refused = False  # the server said no to top_k: sample without it (warned once)
         self._answered = False  # any reply yet (server or cache): then no refusal can mean "every request"
         self._refusals: dict[str, set[str]] = {}  # reason -> prompt hashes it refused before any reply
+        self._in_flight: dict[tuple[str, int], asyncio.Future] = {}  # (prompt hash, sample) -> its reply
 
     # ------------------------------------------------------------ requests
 
@@ -137,7 +136,8 @@ class OpenAIEngine:
     async def _ask(self, client, sem: asyncio.Semaphore, body: dict, sample: int, base_seed: int,
                    parse=None) -> teachers.CachedReply | Failure:
         """Reply ``sample`` to ``body``: from the cache, else from the server, sent with seed
-        ``base_seed + sample`` and committed to the cache before it is returned.
+        ``base_seed + sample`` and committed to the cache before it is returned. The same request already
+        in flight (a problem the data repeats) is not sent again: its reply is shared.
 
         A :class:`Failure` when the request still failed after the client's retries or the server refused
         it; errors that fail every request raise TeacherError.
@@ -145,12 +145,33 @@ class OpenAIEngine:
         if self._top_k_refused:
             body = {k: v for k, v in body.items() if k != "top_k"}
         phash = teachers.prompt_hash({**body, "seed": base_seed})
-        if self.cache is not None:
-            hit = self.cache.get(self.teacher, self.model, phash, sample)
-            if hit is not None:
-                self.stats.cached += 1
-                self._answered = True
-                return hit
+        key = (phash, sample)
+        if key in self._in_flight:
+            self.stats.cached += 1
+            return await asyncio.shield(self._in_flight[key])
+        hit = self.cache.get(self.teacher, self.model, phash, sample) if self.cache is not None else None
+        if hit is not None:
+            self.stats.cached += 1
+            self._answered = True
+            return hit
+        flight = self._in_flight[key] = asyncio.get_running_loop().create_future()
+        try:
+            result = await self._send(client, sem, body, phash, sample, base_seed, parse)
+        except asyncio.CancelledError:
+            flight.cancel()
+            raise
+        except BaseException as e:
+            flight.set_exception(e)
+            flight.exception()  # marked as seen: a request nobody shared has no one else to tell
+            raise
+        else:
+            flight.set_result(result)
+        finally:
+            del self._in_flight[key]
+        return result
+
+    async def _send(self, client, sem: asyncio.Semaphore, body: dict, phash: str, sample: int, base_seed: int,
+                    parse) -> teachers.CachedReply | Failure:
         async with sem:
             if self._fatal is not None:  # another request hit an error that fails them all: send nothing more
                 raise self._fatal
