@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from logictune import data, prompts, sft_data
+from logictune import data, distill_cost, prompts, sft_data
 from logictune import distill as ds
 from logictune.cli import app
 from logictune.engines import Completion
@@ -308,14 +308,24 @@ def test_resume_refuses_other_settings(tmp_path):
 def test_estimate_counts_cached_replies_as_free(tmp_path):
     problems = data.load_problems(write_problems(tmp_path / "d.jsonl", 5))
     cfg = ds.DistillConfig(samples=2, max_reasks=1, expected_completion_tokens=100, max_new_tokens=500)
-    est = ds.estimate(problems, cfg, price_in=2.0, price_out=8.0)
-    per_prompt = ds.approx_tokens(prompts.build_teacher_messages(problems[0], problems[0].questions[0]))
+    est = distill_cost.estimate(problems, cfg, price_in=2.0, price_out=8.0)
+    per_prompt = distill_cost.approx_tokens(prompts.build_teacher_messages(problems[0], problems[0].questions[0]))
     assert (est.questions, est.requests, est.cached, est.max_requests) == (10, 20, 0, 30)
     assert 0.9 * 20 * per_prompt < est.prompt_tokens < 1.1 * 20 * per_prompt
     assert est.completion_tokens == 2000 and est.max_completion_tokens == 15000
     assert est.cost == pytest.approx((est.prompt_tokens * 2 + 2000 * 8) / 1e6)
-    half = ds.estimate(problems, cfg, is_cached=lambda messages, j: j == 0)
+    half = distill_cost.estimate(problems, cfg, is_cached=lambda messages, j: j == 0)
     assert half.requests == 10 and half.cached == 10 and half.cost is None
+
+    # Every wanted sample cached: nothing expected, but re-asks would still pay for their prompts.
+    wanted = distill_cost.estimate(problems, cfg, price_in=2.0, price_out=8.0, is_cached=lambda messages, j: j < 2)
+    assert (wanted.requests, wanted.cached, wanted.cost, wanted.max_requests) == (0, 20, 0.0, 10)
+    assert wanted.max_prompt_tokens == est.max_prompt_tokens - est.prompt_tokens > 0
+    assert wanted.max_cost == pytest.approx((wanted.max_prompt_tokens * 2 + 10 * 500 * 8) / 1e6)
+    assert est.max_cost == pytest.approx((est.max_prompt_tokens * 2 + 15000 * 8) / 1e6)
+    # Re-asks an earlier run made are cached too: nothing left to pay for.
+    everything = distill_cost.estimate(problems, cfg, price_in=2.0, price_out=8.0, is_cached=lambda m, j: True)
+    assert (everything.max_requests, everything.max_cost) == (0, 0.0)
 
 
 def test_estimate_only_sends_nothing_and_prices_need_consent(tmp_path, monkeypatch):

@@ -432,7 +432,7 @@ def distill_cmd(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from . import data
+    from . import data, distill_cost
     from . import distill as ds
     from .teachers import TeacherError
 
@@ -463,8 +463,8 @@ def distill_cmd(
                                   cache=cache_path if cache_path.exists() else None)
         except ValueError as e:
             fail(str(e))
-        est = ds.estimate(problems, cfg, price_in=price_in, price_out=price_out,
-                          is_cached=lambda messages, j: engine.is_cached(messages, cfg.sampling(), j))
+        est = distill_cost.estimate(problems, cfg, price_in=price_in, price_out=price_out,
+                                    is_cached=lambda messages, j: engine.is_cached(messages, cfg.sampling(), j))
         for line in est.lines():
             console.print(line, **plain)
         if estimate_only:
@@ -496,7 +496,7 @@ def distill_cmd(
     def paid() -> tuple[int, int, float | None]:
         st = getattr(engine, "stats", None)
         pt, ct = (st.prompt_tokens, st.completion_tokens) if st else (0, 0)
-        return pt, ct, ds.cost(pt, ct, price_in, price_out)
+        return pt, ct, distill_cost.cost(pt, ct, price_in, price_out)
 
     total = len(ds.keyed_questions(problems)[0])
     columns = [TextColumn("[bold]distill"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
