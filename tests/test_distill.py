@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import random
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -303,6 +304,47 @@ def test_resume_refuses_other_settings(tmp_path):
         summary = ds.distill(problems, engine, out, ds.DistillConfig(samples=2), source="openai:m", overwrite=True)
     assert summary.rationales == 8 and len(read_jsonl(out)) == 8
     assert engine.stats.requests == 8 and engine.stats.cached == 4  # sample 0 of each came from the cache
+
+
+def test_an_out_that_distill_did_not_write_is_refused_untouched(tmp_path):
+    """--out pointed at synth's rationales: no OUT.run.json says what made it, so nothing is appended to
+    it or truncated from it."""
+    problems = data.load_problems(write_problems(tmp_path / "d.jsonl", 2))
+    out = tmp_path / "synth.rationales.jsonl"
+    theirs = "".join(json.dumps({"id": p.id, "question_index": i, "rationale": "推理", "answer": q.answer,
+                                 "source": "synth"}, ensure_ascii=False) + "\n"
+                     for p in problems for i, q in enumerate(p.questions))
+    out.write_text(theirs, encoding="utf-8")
+    with TestServer() as server:
+        engine = OpenAIEngine("m", base_url=server.url, cache=ds.default_cache_path(out))
+        with pytest.raises(ValueError, match=r"synth\.rationales\.jsonl exists but .*run\.json does not"):
+            ds.distill(problems, engine, out, ds.DistillConfig(), source="openai:m")
+        with pytest.raises(ValueError, match="exists but"):
+            ds.distill_self(problems, ScriptedEngine(lambda p, j: "A"), _Plain(), out, ds.DistillConfig())
+        assert not server.log
+    assert out.read_text(encoding="utf-8") == theirs and not ds.failed_path(out).exists()
+
+
+def test_two_runs_on_one_out_do_not_both_write(tmp_path):
+    problems = data.load_problems(write_problems(tmp_path / "d.jsonl", 1))
+    out = tmp_path / "r.jsonl"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from logictune import predict\n"
+         "with predict.lock_output(sys.argv[1]):\n    print('locked', flush=True); time.sleep(60)", str(out)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with TestServer() as server:
+            engine = OpenAIEngine("m", base_url=server.url)
+            with pytest.raises(ValueError, match=rf"another run \(process {holder.pid}\b"):
+                ds.distill(problems, engine, out, ds.DistillConfig(), source="openai:m")
+            with pytest.raises(ValueError, match=rf"another run \(process {holder.pid}\b"):
+                ds.distill_self(problems, ScriptedEngine(lambda p, j: "A"), _Plain(), out, ds.DistillConfig())
+            assert not server.log
+        assert not out.exists()
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_estimate_counts_cached_replies_as_free(tmp_path):

@@ -16,6 +16,8 @@ rationale without its answer line. Questions are appended as they settle, teache
 question's lines in one flushed write; failed questions go to ``OUT.failed.jsonl``. Rerunning the same
 command resumes: the last question written is redone (it may have been cut short), the rest are skipped,
 except questions whose requests gave up after their retries: those are asked again (and land at the end).
+OUT is written by one run at a time (predict's lock), and a file that OUT.run.json does not describe
+(another command's, say synth's rationales) is refused rather than resumed into.
 A question whose request the server refused (a 4xx for it alone: too long, a content filter) is listed
 with the server's reason (``"reason": "refused", "detail"``) and not asked again: the run goes on.
 """
@@ -116,10 +118,6 @@ def failed_path(out: str | os.PathLike) -> Path:
     return Path(out).with_suffix(".failed.jsonl")
 
 
-def run_path(out: str | os.PathLike) -> Path:
-    return Path(out).with_suffix(".run.json")
-
-
 def default_cache_path(out: str | os.PathLike) -> Path:
     return Path(out).with_suffix(".cache.sqlite")
 
@@ -182,21 +180,6 @@ class Writer:
                     os.fsync(f.fileno())
 
 
-def check_run(out: str | os.PathLike, run_info: dict, overwrite: bool) -> None:
-    """Refuse to resume output made with other settings; ``overwrite`` starts over (the cache is kept)."""
-    path = run_path(out)
-    if overwrite:
-        for p in (Path(out), failed_path(out)):
-            p.unlink(missing_ok=True)
-    elif path.exists() and (Path(out).exists() or failed_path(out).exists()):
-        old = json.loads(path.read_text(encoding="utf-8"))
-        changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in run_info.items() if old.get(k) != v]
-        if changed:
-            raise ValueError(f"{out} was written with other settings ({'; '.join(changed)}); rerun with the same "
-                             "ones to resume, or pass --overwrite to start over (cached replies are kept)")
-    data.atomic_write_text(path, json.dumps(run_info, ensure_ascii=False, indent=2) + "\n")
-
-
 def keyed_questions(problems: Sequence[data.Problem]) -> tuple[list[tuple[data.Problem, int]], int]:
     """(every (problem, question index) with a key, number without one)."""
     tasks = [(p, i) for p in problems for i, q in enumerate(p.questions) if q.answer]
@@ -209,9 +192,10 @@ def _row(p: data.Problem, i: int, text: str, source: str) -> dict:
 
 def _start(problems, out, cfg, run_info, overwrite, ordered) -> tuple[Summary, Writer, list]:
     tasks, no_key = keyed_questions(problems)
-    check_run(out, {**run_info, **{k: getattr(cfg, k) for k in ("samples", "max_reasks", "max_new_tokens",
-                                                                   "temperature", "top_p", "seed", "adaptive",
-                                                                   "rationalize")}}, overwrite)
+    settings = {k: getattr(cfg, k) for k in ("samples", "max_reasks", "max_new_tokens", "temperature", "top_p",
+                                            "seed", "adaptive", "rationalize")}
+    # The cache is kept on --overwrite: only the output starts over.
+    predict.check_run(predict.run_path(out), [Path(out), failed_path(out)], {**run_info, **settings}, overwrite)
     writer = Writer(out, ordered=ordered)
     done, _ = writer.resume()
     todo = [(p, i) for p, i in tasks if (p.id, i) not in done]
@@ -260,6 +244,11 @@ def distill(problems: Sequence[data.Problem], engine: Engine, out: str | os.Path
     ``engine`` takes chat messages (the openai engine) or, given ``tokenizer``, the prompt rendered with
     its chat template (a local engine). ``source`` names the teacher in the output lines.
     """
+    with predict.lock_output(out):  # two runs appending to one file would interleave and resume wrongly
+        return _distill(problems, engine, out, cfg, source, tokenizer, run_info, overwrite, on_settled)
+
+
+def _distill(problems, engine, out, cfg, source, tokenizer, run_info, overwrite, on_settled) -> Summary:
     summary, writer, todo = _start(problems, out, cfg, run_info or {}, overwrite, ordered=True)
     if not todo:
         return summary
@@ -298,6 +287,11 @@ def distill_self(problems: Sequence[data.Problem], engine: Engine, tokenizer, ou
                  on_settled: Callable[[Summary], None] | None = None) -> Summary:
     """STaR: the model answers without the key (predict's chains and adaptive rounds, ``samples`` votes at
     most); chains reaching the key are kept. ``cfg.rationalize``: one hinted attempt for the rest."""
+    with predict.lock_output(out):
+        return _distill_self(problems, engine, tokenizer, out, cfg, run_info, overwrite, on_settled)
+
+
+def _distill_self(problems, engine, tokenizer, out, cfg, run_info, overwrite, on_settled) -> Summary:
     summary, writer, todo = _start(problems, out, cfg, run_info or {}, overwrite, ordered=False)
     if not todo:
         return summary

@@ -146,21 +146,24 @@ def read_details(path: Path) -> list[dict]:
     return rows
 
 
-def _check_run(out: Path, run_info: dict, overwrite: bool) -> None:
-    """Refuse to resume details made with other settings, or with settings nobody recorded."""
-    path, details = run_path(out), data.details_path(out)
+def check_run(info: Path, outputs: Sequence[Path], run_info: dict, overwrite: bool) -> None:
+    """Refuse to resume ``outputs`` made with other settings, or with settings nobody recorded in ``info``
+    (a file some other command wrote: appending to it, or truncating its last lines, would damage it);
+    ``overwrite`` removes them. Then ``run_info`` is recorded. Predict and distill share it."""
+    there = [p for p in map(Path, outputs) if p.exists()]
     if overwrite:
-        details.unlink(missing_ok=True)
-    elif details.exists() and not path.exists():
-        raise ValueError(f"{details} exists but {path} does not, so the settings that made it are unknown; "
-                         "pass --overwrite to start over")
-    elif details.exists():
-        old = json.loads(path.read_text(encoding="utf-8"))
+        for p in there:
+            p.unlink()
+    elif there and not info.exists():
+        raise ValueError(f"{there[0]} exists but {info} does not, so the settings that made it are unknown (another "
+                         "command's file?); pass --overwrite to start over, or choose another --out")
+    elif there:
+        old = json.loads(info.read_text(encoding="utf-8"))
         changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in run_info.items() if old.get(k) != v]
         if changed:
-            raise ValueError(f"{details} was written with other settings ({'; '.join(changed)}); "
+            raise ValueError(f"{there[0]} was written with other settings ({'; '.join(changed)}); "
                              "rerun with the same ones to resume, or pass --overwrite to start over")
-    data.atomic_write_text(path, json.dumps(run_info, ensure_ascii=False, indent=2) + "\n")
+    data.atomic_write_text(info, json.dumps(run_info, ensure_ascii=False, indent=2) + "\n")
 
 
 def lock_path(out: Path) -> Path:
@@ -180,7 +183,7 @@ def lock_output(out: Path):
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "unknown"
-            raise ValueError(f"{out} is being written by another predict run (process {holder}, lock {path}); "
+            raise ValueError(f"{out} is being written by another run (process {holder}, lock {path}); "
                              "wait for it to finish or choose another --out") from None
         f.seek(0)
         f.truncate()
@@ -339,7 +342,7 @@ def _state(problem: data.Problem, index: int, cfg: PredictConfig) -> QuestionSta
 def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_info, overwrite, on_written) -> dict:
     details_file = data.details_path(out)
     run_info = {"engine": type(engine).__name__, **(run_info or {})}
-    _check_run(out, {**run_info, **run_settings(cfg)}, overwrite)
+    check_run(run_path(out), [details_file], {**run_info, **run_settings(cfg)}, overwrite)
     done = {(r["id"], r["question_index"]) for r in read_details(details_file)}
     todo = [p for p in problems if any((p.id, i) not in done for i in range(len(p.questions)))]
     started, tokens = time.perf_counter(), 0
