@@ -142,6 +142,25 @@ def collect_questions(draw: Callable[[], SynthQuestion], attempts: int, want: in
     return questions
 
 
+# ---------------------------------------------------------------- text helpers the families share
+
+MAX_LINES = 10  # trace lines before a tracer folds neighbours together
+
+
+def fold(lines: list[str], limit: int = MAX_LINES) -> list[str]:
+    """Keep a long trace to ``limit`` lines by joining neighbours with "；" (nothing is dropped)."""
+    if len(lines) <= limit:
+        return lines
+    size = -(-len(lines) // limit)
+    return ["；".join(s.rstrip("。") for s in lines[i:i + size]) + "。" for i in range(0, len(lines), size)]
+
+
+def join_names(xs: Iterable[str]) -> str:
+    """A list as the real data writes it: "A", "A和B", "A、B和C"."""
+    xs = list(xs)
+    return xs[0] if len(xs) == 1 else "、".join(xs[:-1]) + "和" + xs[-1]
+
+
 # ---------------------------------------------------------------- options
 
 # Options per question, as in the real data: 4 (~65 %), 2 (~33 %, mostly 是/否), rarely 3 or 5.

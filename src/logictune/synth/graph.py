@@ -22,6 +22,7 @@ from .core import (
     SynthQuestion,
     collect_questions,
     forward_chain,
+    join_names,
     make_options,
     n_options,
     pick_distractors,
@@ -110,11 +111,6 @@ THEMES = {
     },
 }
 THEME_NAMES = list(THEMES)
-
-
-def _join(xs) -> str:
-    xs = list(xs)
-    return xs[0] if len(xs) == 1 else "、".join(xs[:-1]) + "和" + xs[-1]
 
 
 # ---------------------------------------------------------------- graphs
@@ -223,7 +219,7 @@ class _Ctx:
             if not layer:
                 break
             found += layer
-            claim = self.say(("path", s, _join(layer)) if fwd else ("path", _join(layer), s))
+            claim = self.say(("path", s, join_names(layer)) if fwd else ("path", join_names(layer), s))
             steps.append(f"由{'，'.join(why)}，可知{claim}。")
             if stop is not None and stop in layer:
                 return steps, found
@@ -231,7 +227,7 @@ class _Ctx:
         if not found:
             steps.append(f"已知事实中没有以{s}为{'起点' if fwd else '终点'}的连接，所以满足条件的{self.t['noun']}一个也没有。")
         else:
-            claim = self.say(("path", s, _join(found)) if fwd else ("path", _join(found), s))
+            claim = self.say(("path", s, join_names(found)) if fwd else ("path", join_names(found), s))
             steps.append(f"再没有新的{self.t['noun']}可以加入，所以只有：{claim}。")
         return steps, found
 
@@ -314,7 +310,7 @@ def _ask_which(ctx: _Ctx) -> SynthQuestion:
     if len(steps) > 4:  # a long listing: the proof of the answer says it more briefly
         steps = proof_steps(("path", s, true) if fwd else ("path", true, s), ctx.derived, ctx.say) + steps[-1:]
     others = [o for o in options if o != true]
-    steps.append(f"选项中只有{true}在其中，{_join(others)}都不在。")
+    steps.append(f"选项中只有{true}在其中，{join_names(others)}都不在。")
     key = "s" if fwd else "t"
     return SynthQuestion(ctx.t["which"].format(**{key: s}), options, answer, steps,
                          meta={"claims": [_claim(fwd, s, o, True) for o in options]})

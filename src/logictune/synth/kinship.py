@@ -21,6 +21,7 @@ from .core import (
     SynthQuestion,
     collect_questions,
     forward_chain,
+    join_names,
     make_options,
     n_options,
     pick_distractors,
@@ -138,11 +139,6 @@ COUNTABLE = ["child", "son", "daughter", "grandchild", "grandson", "granddaughte
              "cousin"]
 
 
-def _join(names) -> str:
-    names = list(names)
-    return names[0] if len(names) == 1 else "、".join(names[:-1]) + "和" + names[-1]
-
-
 # ---------------------------------------------------------------- the family tree
 
 
@@ -235,12 +231,12 @@ class _Ctx:
         """A closed-world walk that lists everyone who is ``rel`` of ``y`` (and so who is not)."""
         w = self.word(rel)
         found = self.of(rel, y)
-        result = f"所以{y}的{w}是{_join(found)}。" if found else f"所以{y}没有{w}。"
+        result = f"所以{y}的{w}是{join_names(found)}。" if found else f"所以{y}没有{w}。"
         pars = self.parents_of[y]
         if len(pars) == 1:
             p_line = f"{y}的{'父亲' if pars[0] in self.male else '母亲'}是{pars[0]}（没有其他已知的父母）。"
         else:
-            p_line = f"{y}的父母是{_join(pars)}。" if pars else f"已知事实中没有{y}的父亲或母亲。"
+            p_line = f"{y}的父母是{join_names(pars)}。" if pars else f"已知事实中没有{y}的父亲或母亲。"
         steps: list[str] = []
         base = rel
         for suffix, b in (("father", "parent"), ("mother", "parent"), ("son", "child"), ("daughter", "child"),
@@ -253,36 +249,36 @@ class _Ctx:
             steps.append(p_line)
         elif base == "child":
             kids = self.of("child", y)
-            steps.append(f"{y}是{_join(kids)}的父亲或母亲，所以{y}的子女是{_join(kids)}。" if kids
+            steps.append(f"{y}是{join_names(kids)}的父亲或母亲，所以{y}的子女是{join_names(kids)}。" if kids
                          else f"已知事实中{y}不是任何人的父亲或母亲，{y}没有子女。")
         elif base == "grandparent":
             steps.append(p_line)
             for p in pars:
                 gp = self.parents_of[p]
-                steps.append(f"{p}的父母是{_join(gp)}。" if gp else f"已知事实中没有{p}的父亲或母亲。")
+                steps.append(f"{p}的父母是{join_names(gp)}。" if gp else f"已知事实中没有{p}的父亲或母亲。")
         elif base == "grandchild":
             kids = self.of("child", y)
-            steps.append(f"{y}的子女是{_join(kids)}。" if kids else f"{y}没有子女。")
+            steps.append(f"{y}的子女是{join_names(kids)}。" if kids else f"{y}没有子女。")
             for k in kids:
                 gk = self.of("child", k)
-                steps.append(f"{k}的子女是{_join(gk)}。" if gk else f"{k}没有子女。")
+                steps.append(f"{k}的子女是{join_names(gk)}。" if gk else f"{k}没有子女。")
         elif base == "sibling":
             steps.append(p_line)
             for p in pars:
-                steps.append(f"{p}的子女是{_join(self.of('child', p))}。")
+                steps.append(f"{p}的子女是{join_names(self.of('child', p))}。")
             sib = self.of("sibling", y)
-            steps.append(f"除去{y}本人，{y}的兄弟姐妹是{_join(sib)}。" if sib else f"除去{y}本人，{y}没有兄弟姐妹。")
+            steps.append(f"除去{y}本人，{y}的兄弟姐妹是{join_names(sib)}。" if sib else f"除去{y}本人，{y}没有兄弟姐妹。")
         elif base in ("uncle", "aunt"):
             steps.append(p_line)
             for p in pars:
                 s = self.of("sibling", p)
-                steps.append(f"{p}的兄弟姐妹是{_join(s)}。" if s else f"{p}没有兄弟姐妹。")
+                steps.append(f"{p}的兄弟姐妹是{join_names(s)}。" if s else f"{p}没有兄弟姐妹。")
         elif base == "cousin":
             steps.append(p_line)
             for p in pars:
                 for s in self.of("sibling", p):
                     ks = self.of("child", s)
-                    steps.append(f"{p}的兄弟姐妹{s}的子女是{_join(ks)}。" if ks else f"{p}的兄弟姐妹{s}没有子女。")
+                    steps.append(f"{p}的兄弟姐妹{s}的子女是{join_names(ks)}。" if ks else f"{p}的兄弟姐妹{s}没有子女。")
                 if not self.of("sibling", p):
                     steps.append(f"{p}没有兄弟姐妹。")
         elif base == "ancestor":
@@ -292,7 +288,7 @@ class _Ctx:
                 for q in frontier:
                     ps = self.parents_of[q]
                     if ps:
-                        steps.append(f"{q}的父母是{_join(ps)}。")
+                        steps.append(f"{q}的父母是{join_names(ps)}。")
                     nxt += [p for p in ps if p not in nxt and p not in seen]
                 seen += nxt
                 frontier = nxt
@@ -307,7 +303,7 @@ class _Ctx:
             steps.append(result)
         elif rel in GENDERED:
             sex = GENDERED[rel]
-            steps.append(f"其中{sex}是{_join(found)}，" + result if found else f"其中没有{sex}，" + result)
+            steps.append(f"其中{sex}是{join_names(found)}，" + result if found else f"其中没有{sex}，" + result)
         elif rel != "sibling":
             steps.append(result)
         return steps
@@ -346,7 +342,7 @@ def _fact_lines(rng, names, male, parent_pairs) -> list[str]:
         for p in names:
             kids = [b for a, b in parent_pairs if a == p]
             if kids:
-                lines.append(f"{p}是{_join(kids)}的{'父亲' if p in male else '母亲'}。")
+                lines.append(f"{p}是{join_names(kids)}的{'父亲' if p in male else '母亲'}。")
     else:
         for a, b in parent_pairs:
             w = "父亲" if a in male else "母亲"
@@ -429,8 +425,8 @@ def _ask_who(ctx: _Ctx) -> SynthQuestion:
     if truth and rng.random() < 0.4:
         cands.insert(rng.randrange(len(cands) + 1), [])
     none = "没有符合条件的人"
-    text = {(_join(c) if c else none): c for c in cands}
-    true_text = _join(truth) if truth else none
+    text = {(join_names(c) if c else none): c for c in cands}
+    true_text = join_names(truth) if truth else none
     if true_text in text:
         raise Rejected("clash")
     options, answer = make_options(rng, true_text, list(text), n)
@@ -462,14 +458,14 @@ def _ask_whose(ctx: _Ctx) -> SynthQuestion:
     cands = [[d] for d in singles]
     if len(truth) >= 2:
         cands = [sorted(truth[1:] + [singles[0]], key=ctx.people.index)] + cands
-    text = {_join(c): c for c in cands}
-    true_text = _join(truth)
+    text = {join_names(c): c for c in cands}
+    true_text = join_names(truth)
     options, answer = make_options(rng, true_text, list(text), n)
     members = [truth if o == true_text else text[o] for o in options]
     steps = []
     for y in truth:
         steps += [s for s in ctx.prove(rel, x, y) if s not in steps]
-    steps.append(f"除此之外，{x}不是其他人的{ctx.word(rel)}，所以{x}是{_join(truth)}的{ctx.word(rel)}。")
+    steps.append(f"除此之外，{x}不是其他人的{ctx.word(rel)}，所以{x}是{join_names(truth)}的{ctx.word(rel)}。")
     _use(ctx, rel)
     return SynthQuestion(f"{x}是谁的{ctx.word(rel)}？", options, answer, steps,
                          meta={"claims": [["set", rel, x, m, True] for m in members]})

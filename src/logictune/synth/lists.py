@@ -17,12 +17,14 @@ from __future__ import annotations
 import random
 
 from .core import (
+    MAX_LINES,
     Difficulty,
     Puzzle,
     Rejected,
     Style,
     SynthQuestion,
     collect_questions,
+    fold,
     make_options,
     n_options,
     pick_distractors,
@@ -30,7 +32,6 @@ from .core import (
     yes_no,
 )
 
-MAX_LINES = 10
 ATOMS = list("abcdefghijkmnpqrstuvwxyz")
 
 
@@ -39,17 +40,9 @@ def show(x) -> str:
     return str(x).replace("'", "")  # atoms are bare letters, so dropping repr's quotes is enough
 
 
-def _fold(lines: list[str], limit: int = MAX_LINES) -> list[str]:
-    """At most ``limit`` lines: neighbours joined with "；" (nothing is dropped)."""
-    if len(lines) <= limit:
-        return lines
-    size = -(-len(lines) // limit)
-    return ["；".join(s.rstrip("。") for s in lines[i:i + size]) + "。" for i in range(0, len(lines), size)]
-
-
 def _walk(items: list[str], per_line: int = 3) -> list[str]:
     """Per-element notes, a few to a line."""
-    return _fold(["；".join(items[i:i + per_line]) + "。" for i in range(0, len(items), per_line)], MAX_LINES - 1)
+    return fold(["；".join(items[i:i + per_line]) + "。" for i in range(0, len(items), per_line)], MAX_LINES - 1)
 
 
 # ================================================================ operations
@@ -107,7 +100,7 @@ class Reverse(Op):
             h = rest.pop(0)
             acc = [h, *acc]
             lines.append(f"把 {show(h)} 放到累加器前面：rev({show(rest)}, {show(acc)})（{_r(r0, 2)}）。")
-        lines = _fold(lines, MAX_LINES - 1)
+        lines = fold(lines, MAX_LINES - 1)
         lines.append(f"列表已空，结果就是累加器 {show(acc)}（{_r(r0, 1)}）。")
         return acc, lines
 
@@ -318,7 +311,7 @@ class Insert(Op):
             kept.append(rest.pop(0))
             lines.append(f"K = {k} > {b}，保留表头 {show(kept[-1])}，在 {show(rest)} 的第 {k - 1} 个位置插入（{_r(r0, 2)}）。")
             k -= 1
-        lines = _fold(lines, MAX_LINES - 2)
+        lines = fold(lines, MAX_LINES - 2)
         lines.append(f"K = {b}：{show(x)} 成为 {show(rest)} 的新表头，得到 {show([x, *rest])}（{_r(r0, 1)}）。")
         out = kept + [x] + rest
         lines.append(f"再把保留的表头依次放回前面，结果是 {show(out)}。")
@@ -428,7 +421,7 @@ class Append(Op):
         while rest:
             heads.append(rest.pop(0))
             lines.append(f"取出表头 {show(heads[-1])}，继续连接 {show(rest)} 与 {show(b)}（{_r(r0, 1)}）。")
-        lines = _fold(lines, MAX_LINES - 2)
+        lines = fold(lines, MAX_LINES - 2)
         lines.append(f"append([], {show(b)}) = {show(b)}（{_r(r0, 0)}）。")
         out = heads + list(b)
         lines.append(f"把取出的表头按顺序放回前面：{show(out)}。")
@@ -569,7 +562,7 @@ class Nth(Op):
             lines.append(f"nth({k}, {show(rest)}) = nth({k - 1}, {show(rest[1:])})（{_r(r0, 1)}）")
             rest = rest[1:]
             k -= 1
-        lines = _fold([s + "。" for s in lines], MAX_LINES - 1)
+        lines = fold([s + "。" for s in lines], MAX_LINES - 1)
         lines.append(f"nth({k}, {show(rest)}) = {show(rest[0])}（{_r(r0, 0)}）。")
         return rest[0], lines
 
@@ -592,7 +585,7 @@ class Last(Op):
         while len(rest) > 1:
             lines.append(f"last({show(rest)}) = last({show(rest[1:])})（{_r(r0, 1)}）。")
             rest = rest[1:]
-        lines = _fold(lines, MAX_LINES - 1)
+        lines = fold(lines, MAX_LINES - 1)
         lines.append(f"last({show(rest)}) = {show(rest[0])}（{_r(r0, 0)}）。")
         return rest[0], lines
 
@@ -788,7 +781,7 @@ def _run(chain: list[Op], params: dict, r0s: dict, L, qas: list[list]):
             s = [f"第{'一二三'[i]}步，{op.desc(params[op.name], qas[i])}：{s[0]}", *s[1:]]
         steps += s
     if len(steps) > 12:
-        steps = _fold(steps, 12)
+        steps = fold(steps, 12)
     return v, steps
 
 

@@ -17,28 +17,20 @@ import math
 import random
 
 from .core import (
+    MAX_LINES,
     Difficulty,
     Puzzle,
     Rejected,
     Style,
     SynthQuestion,
     collect_questions,
+    fold,
     make_options,
     n_options,
     pick_distractors,
     problem_text,
     yes_no,
 )
-
-MAX_LINES = 10  # trace lines before the tracer folds early ones together
-
-
-def _fold(lines: list[str], limit: int = MAX_LINES) -> list[str]:
-    """Keep a long trace to ``limit`` lines by joining neighbours with "；" (nothing is dropped)."""
-    if len(lines) <= limit:
-        return lines
-    size = -(-len(lines) // limit)
-    return ["；".join(s.rstrip("。") for s in lines[i:i + size]) + "。" for i in range(0, len(lines), size)]
 
 
 def _pick_intro(style: Style, intros: list[str]) -> str:
@@ -66,14 +58,14 @@ def _t_gcd(world, args):
                 lines.append(f"gcd({a}, {b}) = gcd({a}, {b - a})（规则3）")
                 b = b - a
         lines.append(f"gcd({a}, {a}) = {a}（规则1）")
-    return a, _fold([s + "。" for s in lines])
+    return a, fold([s + "。" for s in lines])
 
 
 def _t_lcm(world, args):
     g, steps = _t_gcd(world, args)
     a, b = args
     v = a // g * b
-    steps = _fold(steps, MAX_LINES - 1)
+    steps = fold(steps, MAX_LINES - 1)
     steps.append(f"lcm({a}, {b}) = {a} ÷ {g} × {b} = {v}（最后一条规则）。")
     return v, steps
 
@@ -87,7 +79,7 @@ def _t_factorial(world, args):
         prev = v
         v = k * v
         lines.append(f"{k}的阶乘 = {k} × {k - 1}的阶乘 = {k} × {prev} = {v}（规则2）。")
-    return v, _fold(lines)
+    return v, fold(lines)
 
 
 def _t_power(world, args):
@@ -98,7 +90,7 @@ def _t_power(world, args):
         prev = v
         v = x * v
         lines.append(f"{x}的{k}次幂 = {x} × {x}的{k - 1}次幂 = {x} × {prev} = {v}（规则2）。")
-    return v, _fold(lines)
+    return v, fold(lines)
 
 
 def _t_fib(world, args):
@@ -110,7 +102,7 @@ def _t_fib(world, args):
     for k in range(s + 2, n + 1):
         vals[k] = vals[k - 1] + vals[k - 2]
         lines.append(f"F({k}) = F({k - 1}) + F({k - 2}) = {vals[k - 1]} + {vals[k - 2]} = {vals[k]}（规则3）。")
-    return vals[n], _fold(lines)
+    return vals[n], fold(lines)
 
 
 def _t_sum(world, args):
@@ -121,7 +113,7 @@ def _t_sum(world, args):
         prev = v
         v = k + v
         lines.append(f"sum({k}, {b}) = {k} + sum({k + 1}, {b}) = {k} + {prev} = {v}（规则2）。")
-    return v, _fold(lines)
+    return v, fold(lines)
 
 
 def _t_digits(world, args):
@@ -215,7 +207,7 @@ def _t_binary(world, args):
     lines.append(f"{m} 的二进制表示是 {m}（规则1）。")
     bits.append(m)
     v = "".join(str(x) for x in reversed(bits))
-    lines = _fold(lines, MAX_LINES - 1)
+    lines = fold(lines, MAX_LINES - 1)
     lines.append(f"把最后的商和余数从下往上依次写出：{v}。")
     return v, lines
 
@@ -228,7 +220,7 @@ def _t_from_binary(world, args):
         prev = v
         v = prev * 2 + int(ch)
         lines.append(f"{prev} × 2 + {ch} = {v}")
-    return v, _fold([f"从最高位起，每次把已得结果乘 2 再加下一位：{'；'.join(lines)}。"])
+    return v, fold([f"从最高位起，每次把已得结果乘 2 再加下一位：{'；'.join(lines)}。"])
 
 
 def _peano(k: int) -> str:
@@ -242,7 +234,7 @@ def _t_peano_add(world, args):
         lines.append(f"add({_peano(k)}, {_peano(y)}, Z) 需要先求 add({_peano(k - 1)}, {_peano(y)}, Z')，"
                      f"Z = s(Z')（规则3）。")
     lines.append(f"add(0, {_peano(y)}, {_peano(y)})（规则2）。")
-    lines = _fold(lines, MAX_LINES - 1)
+    lines = fold(lines, MAX_LINES - 1)
     lines.append(f"回代 {x} 层 s( )：Z = {_peano(x + y)}。")
     return x + y, lines
 
@@ -311,7 +303,7 @@ def _t_grade(world, args):
             return gs[i], lines
         lines.append(f"{x} < {t}，规则{i + 1}不适用。")
     lines.append(f"适用规则{len(ts) + 1}，等级为{gs[-1]}。")
-    return gs[-1], _fold(lines)
+    return gs[-1], fold(lines)
 
 
 def _t_div(world, args, want: int):
@@ -321,7 +313,7 @@ def _t_div(world, args, want: int):
         lines.append(f"{r} ≥ {b}，按规则2：{r} - {b} = {r - b}，商加 1。")
         r -= b
         q += 1
-    lines = _fold(lines, MAX_LINES - 1)
+    lines = fold(lines, MAX_LINES - 1)
     lines.append(f"{r} < {b}，按规则1停止：商为 {q}，余数为 {r}。")
     return (q, r)[want], lines
 

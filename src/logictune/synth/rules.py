@@ -33,6 +33,7 @@ from .core import (
     collect_questions,
     forward_chain,
     is_var,
+    join_names,
     make_options,
     n_options,
     pick_distractors,
@@ -109,11 +110,6 @@ def _negate(rest: str) -> str:
     if rest.startswith("很"):
         return "不" + rest[1:]
     return "不" + rest
-
-
-def _join(xs) -> str:
-    xs = list(xs)
-    return xs[0] if len(xs) == 1 else "、".join(xs[:-1]) + "和" + xs[-1]
 
 
 # ---------------------------------------------------------------- a world
@@ -196,7 +192,7 @@ def _food(rng: random.Random, d: Difficulty) -> World:
     for a in eaters:
         prey = [f[2] for f in facts if f[0] == "eats" and f[1] == a]
         if rng.random() < 0.6:
-            lines.append(f"{a}吃{_join(prey)}。")
+            lines.append(f"{a}吃{join_names(prey)}。")
         else:
             lines += [f"{a}吃{p}。" for p in prey]
     lines += [f"{p}是植物。" for p in plants]
@@ -292,7 +288,7 @@ def _people(rng: random.Random, d: Difficulty, style: Style) -> World:
     for b in preds:
         who = [f[1] for f in facts if f[0] == pid[b]]
         if len(who) > 1 and rng.random() < 0.5:
-            lines.append(b.format(f"{_join(who)}都") + "。")
+            lines.append(b.format(f"{join_names(who)}都") + "。")
         else:
             lines += [b.format(x) + "。" for x in who]
     intro = INTROS["people"][rng.randrange(4)].format(theme=theme if theme != "爱好" else "一个兴趣小组")
@@ -479,7 +475,7 @@ def _ask_which(rng, d, r: Reasoner, cands, negative: bool) -> SynthQuestion:
         steps = r.prove(_sub(pat, {"?x": true}))
         others = [o for o in options if o != true]
         steps += r.refute(_sub(pat, {"?x": others[0]}), short=True)
-        steps.append(f"{_join(others)}都无法推出“{w.say(pat, {'?x': '……'})}”，闭世界下不成立；所以答案是{true}。")
+        steps.append(f"{join_names(others)}都无法推出“{w.say(pat, {'?x': '……'})}”，闭世界下不成立；所以答案是{true}。")
     claims = [["fact", list(_sub(pat, {"?x": o})), not negative] for o in options]
     return SynthQuestion(body, options, answer, steps, meta={"claims": claims})
 
@@ -532,17 +528,17 @@ def _ask_set(rng, d, r: Reasoner, cands) -> SynthQuestion:
     if len(opts) < n - 1:
         raise Rejected("too few set variants")
     chosen = opts[: n - 1]
-    true_text = _join(true)
+    true_text = join_names(true)
     texts = {true_text: tuple(true)}
     for c in chosen:
-        texts.setdefault(_join(c), c)
-    options, answer = make_options(rng, true_text, [_join(c) for c in chosen], n)
+        texts.setdefault(join_names(c), c)
+    options, answer = make_options(rng, true_text, [join_names(c) for c in chosen], n)
     w = r.w
     body = rng.choice([f"{w.say(pat, {'?x': '哪些' + ('人' if w.kind == 'people' else '')})}？",
                        f"以下哪一组恰好是所有满足“{w.say(pat, {'?x': 'X'})}”的X？"])
     steps = [r.last(_sub(pat, {"?x": x})) for x in true]
     if no:
-        steps.append(f"{_join(no)}都无法推出“{w.say(pat, {'?x': '……'})}”，根据闭世界假设不成立。")
+        steps.append(f"{join_names(no)}都无法推出“{w.say(pat, {'?x': '……'})}”，根据闭世界假设不成立。")
     return SynthQuestion(body, options, answer, steps,
                          meta={"claims": [["set", list(pat), dom, list(texts[o])] for o in options]})
 

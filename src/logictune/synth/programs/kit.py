@@ -139,8 +139,8 @@ def is_yes_no(options: Sequence[str]) -> bool:
 
 
 def members_fn(nm: Names, none: str | None = None) -> tuple[str, str]:
-    """(its name, its definition) of a function reading the names an option lists ("A、B和C"); ``none``
-    is the option text that lists nobody, if the question has one."""
+    """(its name, its definition) of a function reading the names an option lists ("A、B和C", as
+    core.join_names writes them); ``none`` is the option text that lists nobody, if the question has one."""
     f = nm("names_in", "members", "listed")
     lines = [f"def {f}(option):"]
     if none is not None:
