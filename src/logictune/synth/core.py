@@ -232,7 +232,8 @@ class Rule:
     test: Callable[[dict], bool] | None = None
 
 
-def _match(pattern: Fact, fact: Fact, binding: dict) -> dict | None:
+def unify(pattern: Fact, fact: Fact, binding: dict) -> dict | None:
+    """``binding`` extended so that ``pattern`` equals ``fact``, or None when they cannot agree."""
     if len(pattern) != len(fact):
         return None
     out = dict(binding)
@@ -252,12 +253,13 @@ def _bindings(body: Sequence[Fact], by_pred: dict, binding: dict) -> Iterable[di
         return
     first, rest = body[0], body[1:]
     for fact in by_pred.get(first[0], ()):
-        b = _match(first, fact, binding)
+        b = unify(first, fact, binding)
         if b is not None:
             yield from _bindings(rest, by_pred, b)
 
 
-def _ground(pattern: Fact, binding: dict) -> Fact:
+def ground(pattern: Fact, binding: dict) -> Fact:
+    """``pattern`` with its bound variables replaced by their values."""
     return tuple(binding.get(t, t) if is_var(t) else t for t in pattern)
 
 
@@ -282,9 +284,9 @@ def forward_chain(facts: Iterable[Fact], rules: Sequence[Rule], max_rounds: int 
             for b in _bindings(rule.body, by_pred, {}):
                 if rule.test is not None and not rule.test(b):
                     continue
-                head = _ground(rule.head, b)
+                head = ground(rule.head, b)
                 if head not in known and head not in new:
-                    new[head] = (ri, tuple(_ground(p, b) for p in rule.body))
+                    new[head] = (ri, tuple(ground(p, b) for p in rule.body))
         if not new:
             return known
         known.update(new)

@@ -32,6 +32,7 @@ from .core import (
     SynthQuestion,
     collect_questions,
     forward_chain,
+    ground,
     is_var,
     join_names,
     make_options,
@@ -39,6 +40,7 @@ from .core import (
     pick_distractors,
     problem_text,
     proof,
+    unify,
     yes_no,
 )
 
@@ -299,24 +301,6 @@ def _people(rng: random.Random, d: Difficulty, style: Style) -> World:
 # ---------------------------------------------------------------- reasoning in words
 
 
-def _unify(pattern: Fact, fact: Fact, b: dict) -> dict | None:
-    if len(pattern) != len(fact) or pattern[0] != fact[0]:
-        return None
-    out = dict(b)
-    for p, f in zip(pattern[1:], fact[1:], strict=True):
-        if p[0] == "?":
-            p = out.get(p, p)
-        if p[0] == "?":
-            out[p] = f
-        elif p != f:
-            return None
-    return out
-
-
-def _sub(pattern: Fact, b: dict) -> Fact:
-    return tuple(b.get(t, t) for t in pattern)
-
-
 class Reasoner:
     def __init__(self, w: World):
         self.w = w
@@ -359,11 +343,11 @@ class Reasoner:
             return self._near[f]
         best = 0
         for rule in self.w.rules:
-            b = _unify(rule.head, f, {})
+            b = unify(rule.head, f, {})
             if b is None:
                 continue
             for cond in rule.body:
-                g = _sub(cond, b)
+                g = ground(cond, b)
                 if g in self.model or all(t[0] == "?" or (g[0], i, t) in self.keys for i, t in enumerate(g[1:], 1)):
                     best += 1
         self._near[f] = best
@@ -373,10 +357,10 @@ class Reasoner:
         """Why ``f`` is not derivable: which conditions of the rules that could give it fail."""
         w, steps = self.w, []
         for ri, rule in enumerate(w.rules):
-            b = _unify(rule.head, f, {})
+            b = unify(rule.head, f, {})
             if b is None:
                 continue
-            body = [_sub(c, b) for c in rule.body]
+            body = [ground(c, b) for c in rule.body]
             free = [c for c in body if any(is_var(t) for t in c)]
             if not free:
                 bad = [c for c in body if c not in self.model]
@@ -384,14 +368,14 @@ class Reasoner:
                              f"不成立。")
                 continue
             first = free[0]
-            cands = [h for h in self.by_pred.get(first[0], ()) if _unify(first, h, {}) is not None]
+            cands = [h for h in self.by_pred.get(first[0], ()) if unify(first, h, {}) is not None]
             if not cands:
                 steps.append(f"规则{ri + 1}要求{w.say(first)}，但没有这样的事实。")
                 continue
             fails = []
             for h in sorted(cands):
-                bb = _unify(first, h, {})
-                rest = [_sub(c, bb) for c in body if c != first]
+                bb = unify(first, h, {})
+                rest = [ground(c, bb) for c in body if c != first]
                 missing = [c for c in rest if c not in self.model]
                 fails.append(w.say(missing[0]) if missing else w.say(h))
             steps.append(f"规则{ri + 1}要求{'且'.join(w.say(c) for c in body)}，但{'；'.join(fails)}都不成立。")
@@ -459,24 +443,24 @@ def _ask_which(rng, d, r: Reasoner, cands, negative: bool) -> SynthQuestion:
     pat, yes, no = rng.choice(groups)
     if negative:
         yes, no = no, yes
-    derived_yes = [x for x in yes if negative or not r.given(_sub(pat, {"?x": x}))]
+    derived_yes = [x for x in yes if negative or not r.given(ground(pat, {"?x": x}))]
     true = rng.choice(derived_yes or yes)
-    near = sorted(no, key=lambda x: -r.near(_sub(pat, {"?x": x})))[:2] if not negative else []
+    near = sorted(no, key=lambda x: -r.near(ground(pat, {"?x": x})))[:2] if not negative else []
     distractors = pick_distractors(rng, near, no, n - 1, d.close)
     options, answer = make_options(rng, true, distractors, n)
     w = r.w
     who = rng.choice([w.who, "以下哪个" if w.kind != "people" else "以下哪个人"])
     body = w.say(pat, {"?x": who}, neg=negative) + "？"
     if negative:
-        steps = [r.last(_sub(pat, {"?x": o})) for o in options if o != true]
-        steps += r.refute(_sub(pat, {"?x": true}))
+        steps = [r.last(ground(pat, {"?x": o})) for o in options if o != true]
+        steps += r.refute(ground(pat, {"?x": true}))
         steps.append(f"所以{w.say(pat, {'?x': true}, neg=True)}。")
     else:
-        steps = r.prove(_sub(pat, {"?x": true}))
+        steps = r.prove(ground(pat, {"?x": true}))
         others = [o for o in options if o != true]
-        steps += r.refute(_sub(pat, {"?x": others[0]}), short=True)
+        steps += r.refute(ground(pat, {"?x": others[0]}), short=True)
         steps.append(f"{join_names(others)}都无法推出“{w.say(pat, {'?x': '……'})}”，闭世界下不成立；所以答案是{true}。")
-    claims = [["fact", list(_sub(pat, {"?x": o})), not negative] for o in options]
+    claims = [["fact", list(ground(pat, {"?x": o})), not negative] for o in options]
     return SynthQuestion(body, options, answer, steps, meta={"claims": claims})
 
 
@@ -536,7 +520,7 @@ def _ask_set(rng, d, r: Reasoner, cands) -> SynthQuestion:
     w = r.w
     body = rng.choice([f"{w.say(pat, {'?x': '哪些' + ('人' if w.kind == 'people' else '')})}？",
                        f"以下哪一组恰好是所有满足“{w.say(pat, {'?x': 'X'})}”的X？"])
-    steps = [r.last(_sub(pat, {"?x": x})) for x in true]
+    steps = [r.last(ground(pat, {"?x": x})) for x in true]
     if no:
         steps.append(f"{join_names(no)}都无法推出“{w.say(pat, {'?x': '……'})}”，根据闭世界假设不成立。")
     return SynthQuestion(body, options, answer, steps,
