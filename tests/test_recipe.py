@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import typer
 import yaml
 from typer.testing import CliRunner
 
@@ -270,6 +271,18 @@ def test_resume_flags():
     assert rc.resume_flags(["train", "--output-dir", "/nonexistent/x"], fresh=False) == []
 
 
+def test_resume_flags_continue_a_train_run_found_by_option_or_config(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("lr: 0.001\n")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"output_dir: {run}\n")
+    assert rc.resume_flags(["train", "--output-dir", str(run)], fresh=False) == ["--resume"]
+    assert rc.resume_flags(["train", "--config", str(config)], fresh=False) == ["--resume"]
+    assert rc.resume_flags(["train", "-c", str(config), "--lr", "1"], fresh=True) == ["--overwrite"]
+    assert rc.resume_flags(["train", "--output-dir", str(run), "--resume"], fresh=False) == []
+
+
 def test_the_runner_does_not_import_the_command_line():
     """recipe.py must not depend on cli.py (which imports it): the CLI hands it the command names."""
     code = ("import sys; from logictune import recipe as rc; r = rc.load(sys.argv[1]); "
@@ -277,3 +290,80 @@ def test_the_runner_does_not_import_the_command_line():
     subprocess.run([sys.executable, "-c", code, str(TINY)], cwd=REPO, check=True, timeout=120)
     with pytest.raises(rc.RecipeError, match="'synth' is not a logictune command"):
         rc.load(TINY, commands={"data", "train"})
+
+
+TRAIN_ONLY = """
+vars:
+  work: {work}
+  lr: 1.0e-3
+steps:
+  - name: make
+    command: synth
+    args: {{n: 4, seed: 0, difficulty: easy, out: "{{work}}/all.jsonl"}}
+    outputs: ["{{work}}/all.jsonl"]
+  - name: train
+    command: train
+    args: {{config: {config}, model: {model}, data: "{{work}}/all.jsonl", output-dir: "{{work}}/run", lr: "{{lr}}",
+           max-steps: 1, set: [eval_fraction=0, save_steps=1, report_to=none]}}
+    outputs: ["{{work}}/run"]
+"""
+
+
+def test_a_kill_before_train_replaced_its_old_run_starts_over_again(tmp_path, tiny_model_dir):
+    """A rerun with a new lr launches train --overwrite; train loads data and model before it replaces the
+    old run, so a kill there leaves the old run (and `.started` with the new key). The next attempt must
+    start over again, not --resume the old run (which train refuses on every attempt); and once train has
+    replaced it, a kill is continued with --resume."""
+    path = tmp_path / "train.yaml"
+    path.write_text(TRAIN_ONLY.format(work=tmp_path / "w", config=REPO / "configs" / "tiny-test.yaml",
+                                      model=tiny_model_dir))
+    commands = set(typer.main.get_command(app).commands)
+    calls: list[list[str]] = []
+
+    def real(argv: list[str]) -> int:
+        calls.append(argv)
+        result = CliRunner().invoke(app, argv)
+        return result.exit_code
+
+    def killed_before(argv: list[str]) -> int:  # killed while loading: nothing on disk changed
+        calls.append(argv)
+        return -9
+
+    def killed_after(argv: list[str]) -> int:  # killed once the new run is under way (here: had finished)
+        return real(argv) or -9
+
+    run_cfg = tmp_path / "w" / "run" / "config.yaml"
+    assert rc.run(rc.load(path, commands=commands), execute=real).returncode == 0
+    assert rc.run(rc.load(path, ["lr=2.0e-3"], commands=commands), execute=killed_before).failed == "train"
+    assert yaml.safe_load(run_cfg.read_text())["lr"] == 1.0e-3  # the old run is still there
+    result = rc.run(rc.load(path, ["lr=2.0e-3"], commands=commands), execute=real)
+    assert result.returncode == 0 and result.failed is None, calls[-1]
+    assert "--overwrite" in calls[-1] and yaml.safe_load(run_cfg.read_text())["lr"] == 2.0e-3
+    assert rc.run(rc.load(path, ["lr=3.0e-3"], commands=commands), execute=killed_after).failed == "train"
+    assert rc.run(rc.load(path, ["lr=3.0e-3"], commands=commands), execute=real).returncode == 0
+    assert "--resume" in calls[-1] and yaml.safe_load(run_cfg.read_text())["lr"] == 3.0e-3
+
+
+def test_train_overwrite_killed_mid_delete_leaves_no_half_deleted_run(tmp_path, tiny_model_dir, monkeypatch):
+    """The old run is set aside in one rename before it is deleted: a kill during the delete leaves either
+    the whole old run or none, never a folder that neither --resume nor --overwrite takes."""
+    from logictune import train as tr
+
+    data_file = tmp_path / "d.jsonl"
+    data.write_problems(synth.generate(4, seed=0, difficulty="easy").problems, data_file)
+    out = tmp_path / "run"
+    argv = ["train", "--config", str(REPO / "configs" / "tiny-test.yaml"), "--model", str(tiny_model_dir), "--data",
+            str(data_file), "--output-dir", str(out), "--max-steps", "1", "--set", "eval_fraction=0",
+            "--set", "report_to=none"]
+    assert CliRunner().invoke(app, argv).exit_code == 0
+
+    def killed_mid_delete(path, *args, **kwargs):
+        (Path(path) / "config.yaml").unlink(missing_ok=True)  # the first file gone, then the kill
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(tr.shutil, "rmtree", killed_mid_delete)
+        assert CliRunner().invoke(app, [*argv, "--lr", "2e-3", "--overwrite"]).exit_code == 130  # as by Ctrl-C
+    result = CliRunner().invoke(app, [*argv, "--lr", "2e-3", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((out / "config.yaml").read_text())["lr"] == 2e-3

@@ -33,7 +33,8 @@ earlier steps' outputs) and its outputs as they are now; so changing a variable 
 use it and every step whose inputs then change. A killed step runs again and continues where it
 stopped: train gets ``--resume`` when its output directory holds a run, predict and distill resume
 their files by themselves. A step rerun because its settings or inputs changed starts over
-(``--overwrite`` for train, predict and distill).
+(``--overwrite`` for train, predict and distill), and keeps starting over after a kill until the step has
+replaced its old run (its run record, train's ``config.yaml`` or ``OUT.run.json``, changed since launch).
 """
 
 from __future__ import annotations
@@ -346,16 +347,19 @@ def decide(recipe: Recipe, step: Step, upstream: str | None, forced: bool) -> De
     state = recipe.state_dir
     done, started = _read_json(state / f"{step.name}.done"), _read_json(state / f"{step.name}.started")
     key = _key(step.argv, upstream) if upstream is not None else None
-    # Start over when this recipe began the step with other settings or inputs; continue when it began it
-    # with these (a kill); leave a folder made outside the recipe to the command's own checks.
-    fresh = forced or (started is not None and started.get("key") != key)
+    # Start over when this recipe began the step with other settings or inputs, or began it over and was
+    # killed before the step replaced its old run; continue when it began it with these (a kill); leave a
+    # folder made outside the recipe to the command's own checks.
+    pending = started is not None and started.get("key") == key and _restart_pending(started, step.argv)
+    fresh = forced or pending or (started is not None and started.get("key") != key)
     decision = Decision(step, "run", "", upstream, fresh)
     if forced:
         decision.reason = "--from"
     elif upstream is None:
         decision.reason = "an earlier step runs first"
     elif done is None:
-        decision.reason = "interrupted: continues" if started and not fresh else "not run yet"
+        decision.reason = ("interrupted before it started over: starts over" if pending else
+                           "interrupted: continues" if started and not fresh else "not run yet")
     elif done.get("argv") != step.argv:
         old, new = done.get("argv") or [], step.argv
         changed = [b for b in new if b not in old] or [a for a in old if a not in new]
@@ -394,19 +398,50 @@ def _option(argv: list[str], name: str) -> str | None:
     return None
 
 
+def _train_dir(argv: list[str]) -> Path:
+    out = _option(argv, "--output-dir")
+    config = _option(argv, "--config") or _option(argv, "-c")
+    if out is None and config and Path(config).is_file():
+        out = (yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}).get("output_dir")
+    return Path(out or "runs/train")
+
+
+def run_record(argv: list[str]) -> Path | None:
+    """The file a restartable step rewrites once it has replaced its old run with a new one: train's
+    ``config.yaml``, predict's and distill's ``OUT.run.json``."""
+    if argv[0] == "train":
+        return _train_dir(argv) / "config.yaml"
+    out = _option(argv, "--out") if argv[0] in RESTARTABLE else None
+    return Path(out).with_suffix(".run.json") if out else None
+
+
+def _stamp(path: Path | None) -> list[int] | None:
+    """Which version of a file is there (inode, size, mtime), without reading it; None when it is not."""
+    try:
+        st = path.stat() if path else None
+    except OSError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns] if st else None
+
+
+def _restart_pending(started: dict, argv: list[str]) -> bool:
+    """Whether a step launched to start over was killed before it replaced its old run (train loads data
+    and model first): its run record is as it was at launch, or gone. Continuing then would resume the
+    old run under the new settings, which the step refuses on every attempt."""
+    if not started.get("fresh") or argv[0] not in RESTARTABLE:
+        return False
+    now = _stamp(run_record(argv))
+    return now is None or now == started.get("record")
+
+
 def resume_flags(argv: list[str], fresh: bool) -> list[str]:
     """What to add to a step's argv so it starts over (``fresh``) or continues its interrupted run."""
     if "--resume" in argv or "--overwrite" in argv:
         return []
     if fresh:
         return ["--overwrite"] if argv[0] in RESTARTABLE else []
-    if argv[0] == "train":
-        out = _option(argv, "--output-dir")
-        config = _option(argv, "--config") or _option(argv, "-c")
-        if out is None and config and Path(config).is_file():
-            out = (yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}).get("output_dir")
-        if (Path(out or "runs/train") / "config.yaml").exists():
-            return ["--resume"]
+    if argv[0] == "train" and (_train_dir(argv) / "config.yaml").exists():
+        return ["--resume"]
     return []  # predict and distill continue their files by themselves
 
 
@@ -515,6 +550,7 @@ def _run_step(recipe: Recipe, d: Decision, forced: bool, title: str, cmdline: st
     (state / f"{step.name}.done").unlink(missing_ok=True)
     key = _key(step.argv, d.upstream)
     _write_json(state / f"{step.name}.started", {"argv": step.argv, "upstream": d.upstream, "key": key,
+                                                  "fresh": d.fresh, "record": _stamp(run_record(step.argv)),
                                                   "started": time.time(), "pid": os.getpid()})
     _log(state, "start", step.name, argv=step.argv, fresh=d.fresh, forced=forced)
     t0 = time.time()

@@ -452,7 +452,9 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
     if state.is_main_process:
         if action == "overwrite":
             say(f"overwriting the run in {out}")
-            shutil.rmtree(out)
+            # Set aside in one rename, then deleted: a kill mid-delete must not leave a half-deleted run
+            # (no config.yaml, or an old one) that neither --resume nor --overwrite will take.
+            shutil.rmtree(_set_aside(out))
         out.mkdir(parents=True, exist_ok=True)
         data_mod.atomic_write_text(out / "config.yaml", dump_config(cfg))
         run = {"fingerprint": fingerprint(cfg), "train": ds.report.to_dict(),
@@ -522,6 +524,13 @@ def check_adapter_base(model: str, adapter: Path) -> None:
                       f"({recorded}), not on --model {model!r}; pass the model it was trained on")
 
 
+def _set_aside(path: Path) -> Path:
+    """Move ``path`` into a new hidden folder beside it, in one atomic rename; that folder is returned."""
+    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+    path.rename(aside / path.name)
+    return aside
+
+
 def merge(model: str, adapter: str | os.PathLike, out: str | os.PathLike, *, dtype: str = "auto",
           overwrite: bool = False) -> Path:
     """Fold the LoRA adapter into the base weights and save a plain safetensors model + tokenizer.
@@ -553,8 +562,7 @@ def merge(model: str, adapter: str | os.PathLike, out: str | os.PathLike, *, dty
         merged.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         if out.exists():  # the old output goes only once the new one is complete
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            out.rename(old / out.name)
+            old = _set_aside(out)
             tmp.rename(out)
             shutil.rmtree(old)
         else:
