@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from safetensors.torch import load_file
+
 from logictune import data, demo
 
 
@@ -28,8 +30,18 @@ def test_demo_runs_the_loop_and_resumes(tmp_path, tiny_model_dir):
     base, tuned = result.rows
     n_val = sum(len(p.questions) for p in val)
     assert base.name == "base" and tuned.name == "tuned" and base.n == tuned.n == n_val
-    assert 0 <= base.correct <= n_val and tuned.train_seconds and tuned.train_seconds > 0
+    assert tuned.train_seconds and tuned.train_seconds > 0
     assert (result.adapter / "adapter_config.json").exists() and result.report.exists()
+    # Training moved the adapter (LoRA's B starts at zero), and the tuned predictions were made with it:
+    # recorded in their run, and their greedy chains' log-probs differ from the base model's.
+    weights = load_file(result.adapter / "adapter_model.safetensors")
+    lora_b = [t for name, t in weights.items() if "lora_B" in name]
+    assert lora_b and all(t.abs().max() > 0 for t in lora_b)
+    assert json.loads((out / "tuned" / "pred.run.json").read_text())["adapter"] == str(result.adapter)
+    assert json.loads((out / "base" / "pred.run.json").read_text())["adapter"] is None
+    logprobs = {k: [s["logprob"] for r in map(json.loads, (out / k / "pred.details.jsonl").read_text().splitlines())
+                    for s in r["samples"]] for k in ("base", "tuned")}
+    assert len(logprobs["base"]) == len(logprobs["tuned"]) == n_val and logprobs["base"] != logprobs["tuned"]
     assert {t[0] for t in ticks} == {"base", "tuned"} and max(t[1] for t in ticks if t[0] == "base") == n_val
     summary = json.loads((out / "summary.json").read_text())
     assert [r["name"] for r in summary] == ["base", "tuned"]

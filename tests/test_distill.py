@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -470,10 +471,12 @@ def test_star_command_end_to_end_on_the_tiny_model(tmp_path, tiny_model_dir):
                                       "--max-new-tokens", "6", "--dtype", "fp32"])
     assert result.exit_code == 0, result.output
     rows, failed = read_jsonl(out), read_jsonl(ds.failed_path(out))
-    settled = {(r["id"], r["question_index"]) for r in rows + failed}
-    assert settled == set(keys_of(data.load_problems(data_file)))
-    assert all(r["source"] in ("self", "rationalized") for r in rows)
-    assert "done:" in result.output and "failed:" in result.output
+    done = {(r["id"], r["question_index"]) for r in rows}
+    assert done | {(r["id"], r["question_index"]) for r in failed} == set(keys_of(data.load_problems(data_file)))
+    # (which source a kept chain is labelled with is checked on a scripted model above: a random one keeps none)
+    assert failed and all(r["reason"] == "unsolved" for r in failed)
+    assert f"done: {len(done)} questions, {len(rows)} rationales" in result.output
+    assert f"failed: {len(failed)} questions" in result.output
 
 
 def test_local_teacher_command_on_the_tiny_model(tmp_path, tiny_model_dir):
@@ -484,9 +487,12 @@ def test_local_teacher_command_on_the_tiny_model(tmp_path, tiny_model_dir):
                                       "--dtype", "fp32"])
     assert result.exit_code == 0, result.output
     rows, failed = read_jsonl(out), read_jsonl(ds.failed_path(out))
-    assert {(r["id"], r["question_index"]) for r in rows + failed} == set(keys_of(data.load_problems(data_file)))
-    assert all(r["source"] == f"local:{tiny_model_dir}" for r in rows)
-    assert all(r["reason"] == "rejected" for r in failed)  # a random model rarely reaches the key
+    keys = set(keys_of(data.load_problems(data_file)))
+    assert {(r["id"], r["question_index"]) for r in rows + failed} == keys
+    assert failed and all(r["reason"] == "rejected" for r in failed)  # a random model rarely reaches the key
+    # A failed question used its whole budget: its chain and the one re-ask, both rejected.
+    rejected = int(re.search(r"rejected: (\d+) chains", result.output).group(1))
+    assert 2 * len(failed) <= rejected <= 2 * len(keys)
 
 
 def test_data_without_a_key_is_an_error_naming_the_file(tmp_path):

@@ -71,19 +71,29 @@ def test_refusals_after_a_reply_fail_their_requests_only(key):
     assert len(server.log) == 6 and engine.stats.refused == 5  # refusals are not retried
 
 
-def test_backoff_is_exponential_and_retry_after_is_honoured(key):
+def test_backoff_is_exponential_and_retry_after_is_honoured(key, monkeypatch):
+    import openai._base_client as base_client
+
+    waits: list[float] = []  # what the client decided to wait, read as it decides: no wall-clock upper bound
+    decide = base_client.BaseClient._calculate_retry_timeout
+
+    def recorded(self, *args, **kwargs) -> float:
+        waits.append(decide(self, *args, **kwargs))
+        return waits[-1]
+
+    monkeypatch.setattr(base_client.BaseClient, "_calculate_retry_timeout", recorded)
     faults = Faults(script=["500", "truncated", "429", "429"], retry_after=0.3)
     with TestServer(faults=faults) as server:
         engine = OpenAIEngine("m", base_url=server.url, api_key_env=key, concurrency=1, max_retries=6)
         [[chain]] = engine.generate(MESSAGES[:1], 1, SamplingParams())
     assert chain.text.endswith("答案是：B") and chain.finish_reason != "error"
     assert [e["fault"] for e in server.log] == ["500", "truncated", "429", "429", None]
+    # Backoff 0.5 s x 2^n less up to 25 % jitter; then the 429s' Retry-After (0.3 s) instead of the 2 s and
+    # 4 s that backoff would wait by then.
+    assert 0.375 <= waits[0] <= 0.5 and 0.75 <= waits[1] <= 1.0 and waits[2:] == [0.3, 0.3]
     times = [e["time"] for e in server.log]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    # Backoff 0.5 s x 2^n less up to 25 % jitter; then the 429s' Retry-After (0.3 s) instead of the 2 s and
-    # 4 s that backoff would have waited by then.
-    assert gaps[0] >= 0.37 and gaps[1] >= 0.74
-    assert all(0.29 <= g < 1.4 for g in gaps[2:4])
+    assert all(gap >= 0.95 * wait for gap, wait in zip(gaps, waits, strict=True))  # and it did wait them
     assert engine.stats.requests == 1 and engine.stats.errors == 0
 
 
