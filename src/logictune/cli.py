@@ -238,11 +238,12 @@ def predict_cmd(
                                               merge=True)
             used_dtype = str(lm.dtype).removeprefix("torch.")
         elif engine == "llamacpp":
-            if adapter:
-                fail("--adapter with --engine llamacpp: not supported yet (llama.cpp takes LoRA adapters as GGUF; "
-                     "their conversion is not built); use --engine hf")
+            from .engines import lora_gguf
+
             tokenizer = models.load_tokenizer(model)  # the chat template the prompts are rendered with
             lm, used_dtype = models.gguf_file(model), "gguf"
+            if adapter:  # converted to a GGUF LoRA once, cached by its content
+                options["lora"] = str(lora_gguf.cached_gguf(adapter, lora_gguf.base_arch(lm)))
         elif engine == "vllm":
             spec = str(adapter) if adapter and (adapter / "tokenizer_config.json").exists() else model
             tokenizer = models.load_tokenizer(spec)
