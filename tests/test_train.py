@@ -480,6 +480,20 @@ class _Crash(Exception):
     pass
 
 
+def _steps_callback():
+    """A trainer callback that records the global step after every optimizer step it sees."""
+    from transformers import TrainerCallback
+
+    class Steps(TrainerCallback):
+        def __init__(self):
+            self.seen = []
+
+        def on_step_end(self, args, state, control, **kw):
+            self.seen.append(state.global_step)
+
+    return Steps()
+
+
 def test_resume_continues_from_the_saved_step(tiny_model_dir, problems_file, tmp_path):
     from transformers import TrainerCallback
 
@@ -491,13 +505,6 @@ def test_resume_continues_from_the_saved_step(tiny_model_dir, problems_file, tmp
             if state.global_step == self.step:
                 raise _Crash
 
-    class Steps(TrainerCallback):
-        def __init__(self):
-            self.seen = []
-
-        def on_step_end(self, args, state, control, **kw):
-            self.seen.append(state.global_step)
-
     out = tmp_path / "run"
     cfg = tiny_config(tiny_model_dir, problems_file, out, max_steps=6, save_steps=2, eval_fraction=0.0,
                       max_length=512)
@@ -506,7 +513,7 @@ def test_resume_continues_from_the_saved_step(tiny_model_dir, problems_file, tmp
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     with pytest.raises(tr.OutputDirError, match="pass --resume"):
         tr.train(cfg, **QUIET)
-    steps = Steps()
+    steps = _steps_callback()
     result = tr.train(cfg.model_copy(update={"resume": True}), callbacks=[steps], **QUIET)
     assert result.resumed_from.endswith("checkpoint-4")
     assert steps.seen == [5, 6] and result.global_step == 6
@@ -523,6 +530,27 @@ def test_resume_continues_from_the_saved_step(tiny_model_dir, problems_file, tmp
     b = load_file(Path(fresh.output_dir) / "adapter_model.safetensors")
     for k in a:
         torch.testing.assert_close(a[k], b[k], atol=1e-6, rtol=1e-5)
+
+
+def test_resuming_a_finished_run_takes_no_step_and_keeps_its_adapter(tiny_model_dir, problems_file, tmp_path):
+    """A kill after the last checkpoint but before the caller noted the run finished (the recipe's case):
+    the resume must not take a step past max_steps (transformers checks for the end only after a step),
+    and writes the adapter of the last checkpoint again."""
+    from safetensors.torch import load_file
+
+    out = tmp_path / "run"
+    cfg = tiny_config(tiny_model_dir, problems_file, out, max_steps=2, save_steps=1, eval_fraction=0.0,
+                      max_length=512)
+    assert tr.train(cfg, **QUIET).global_step == 2
+    before = load_file(out / "adapter_model.safetensors")
+    (out / "adapter_model.safetensors").unlink()  # killed before the final save
+    steps, lines = _steps_callback(), []
+    again = tr.train(cfg.model_copy(update={"resume": True}), callbacks=[steps], echo=lines.append)
+    assert steps.seen == [] and again.global_step == 2 and again.resumed_from.endswith("checkpoint-2")
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 2
+    assert any("nothing left to train" in line for line in lines), lines
+    after = load_file(out / "adapter_model.safetensors")
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
 
 
 def test_torchrun_two_processes_equal_one_process_at_accumulation_2(tiny_model_dir, problems_file, tmp_path):

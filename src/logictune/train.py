@@ -28,6 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 import yaml
+from transformers import TrainerCallback
 from trl import SFTTrainer
 
 from . import data as data_mod
@@ -415,6 +416,24 @@ def build_trainer(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), echo: Call
 # ================================================================ 6. the recipe
 
 
+class _Finished(Exception):
+    """A resumed run whose checkpoint had already taken every step: there is nothing to train."""
+
+
+class _StopIfFinished(TrainerCallback):
+    """Stops a resumed run that had finished before it trains anything.
+
+    transformers looks for the end of training only after an optimizer step, so a run resumed from its
+    last checkpoint (killed after it, before the adapter was written or the recipe marked the step done)
+    would take one step past max_steps. At train begin the checkpoint's weights and state are loaded and
+    ``state.max_steps`` is this run's plan, so raising here leaves the model as the checkpoint saved it.
+    """
+
+    def on_train_begin(self, args, state, control, **kw):
+        if 0 < state.max_steps <= state.global_step:
+            raise _Finished
+
+
 @dataclass
 class TrainResult:
     output_dir: Path
@@ -465,7 +484,13 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
         say(f"resuming from {checkpoint}" if checkpoint else f"no checkpoint in {out} yet: starting afresh")
     state.wait_for_everyone()
 
-    result = trainer.train(resume_from_checkpoint=checkpoint)
+    if action == "resume":
+        trainer.add_callback(_StopIfFinished())
+    try:
+        train_loss = trainer.train(resume_from_checkpoint=checkpoint).training_loss
+    except _Finished:
+        say(f"{checkpoint} is the run's last step ({trainer.state.global_step}): nothing left to train")
+        train_loss = None
     eval_loss = None
     if trainer.eval_dataset is not None:
         eval_loss = trainer.evaluate().get("eval_loss")
@@ -478,7 +503,7 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
         plot_loss(trainer.state.log_history, out / "loss.png")
         say(f"adapter, tokenizer and loss.png written to {out}")
     state.wait_for_everyone()
-    return TrainResult(out, trainer.state.global_step, result.training_loss, eval_loss, checkpoint, ds.report,
+    return TrainResult(out, trainer.state.global_step, train_loss, eval_loss, checkpoint, ds.report,
                        state.is_main_process, trainer)
 
 
