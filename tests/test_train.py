@@ -120,6 +120,44 @@ def test_examples_use_the_predict_prompt_and_answer_line(tiny_model_dir, problem
         assert completion.startswith("分析：")
 
 
+def test_program_and_chain_rationales_mix_and_each_trains_under_its_predict_prompt(tiny_model_dir, problems_file,
+                                                                                  tmp_path):
+    from logictune.models import load_tokenizer
+
+    tok = load_tokenizer(str(tiny_model_dir))
+    problems = data.load_problems(problems_file)
+    p, q = problems[0], problems[0].questions[0]
+    code = f"opts = {q.options!r}\nprint('ABCD'[opts.index({q.options['ABCD'.index(q.answer)]!r})])"
+    wrong = "ABCD".replace(q.answer, "")[0]
+    rows = [{"id": p.id, "question_index": 0, "answer": q.answer, "rationale": f"分析：……\n答案是：{q.answer}"},
+            {"id": p.id, "question_index": 0, "answer": q.answer, "method": "program", "source": "synth",
+             "rationale": prompts.program_completion(code)},
+            {"id": p.id, "question_index": 0, "answer": q.answer, "method": "program", "style": "value",
+             "rationale": "说明\n```python\nprint(1 + 1)\n```\n多余的话"},
+            {"id": p.id, "question_index": 0, "answer": wrong, "method": "program", "rationale": "```python\nprint(1)\n```"},
+            {"id": p.id, "question_index": 0, "answer": q.answer, "method": "program", "rationale": "没有代码"}]
+    examples, report = sft_data.build_examples(problems[:1], sft_data.load_rationales(write_jsonl(tmp_path / "r.jsonl", rows)))
+    assert [ex["method"] for ex in examples] == ["cot", "program", "program"]
+    assert report.dropped["rationale_disagrees"] == report.dropped["no_code"] == 1
+    cot, letter_program, value_program = examples
+    rendered = [tok.apply_chat_template(ex["prompt"], tokenize=False, add_generation_prompt=True) for ex in examples]
+    # Each example's prompt is the text predict sends for its method (and program style).
+    assert rendered[0] == prompts.render_prompt(tok, p, q)
+    assert rendered[1] == prompts.render_program_prompt(tok, p, q, "letter")
+    assert rendered[2] == prompts.render_program_prompt(tok, p, q, "value") != rendered[1]
+    # A program's completion is its fenced block alone (predict stops at the closing fence): no answer line.
+    assert letter_program["completion"][0]["content"] == prompts.program_completion(code)
+    assert value_program["completion"][0]["content"] == "```python\nprint(1 + 1)\n```"
+    assert cot["completion"][0]["content"].endswith(prompts.answer_line(q.answer))
+    # Without a chat template the strings are the same texts.
+    plain, _ = sft_data.build_examples(problems[:1], sft_data.load_rationales(tmp_path / "r.jsonl"),
+                                       conversational=False, tokenizer=tok)
+    assert plain[1]["prompt"] == rendered[1] and plain[1]["completion"] == prompts.program_completion(code)
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{**rows[1], "method": "prose"}])
+    with pytest.raises(sft_data.RationaleError, match=r"bad.jsonl:1: method must be one of cot, program"):
+        sft_data.load_rationales(bad)
+
+
 def test_examples_without_rationales_are_answer_only(problems_file):
     examples, report = sft_data.build_examples(data.load_problems(problems_file))
     assert report.examples == report.answer_only == 16

@@ -2,8 +2,10 @@
 
 One example per (problem, question, rationale): the prompt is :func:`prompts.build_messages`, the very
 messages ``predict`` renders, and the completion is :func:`prompts.completion_text` — the rationale, then
-``答案是：X`` on its own last line (the answer line alone when there is no rationale). Everything here
-is pure: no model, no trainer; the tokenizer is only used to measure lengths.
+``答案是：X`` on its own last line (the answer line alone when there is no rationale). A program rationale
+(``"method": "program"``) is trained under the program prompt predict ``--method program`` sends (its
+``"style"``, default letter), and its completion is the one fenced block, as predict stops there. Files may
+mix both. Everything here is pure: no model, no trainer; the tokenizer is only used to measure lengths.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 
 from . import prompts
 from .data import Problem, iter_jsonl
+from .programs import extract_code
 
 # A rationale that already ends with its own answer line ("答案是：B", "答案是: B") — the line is dropped and
 # the letter checked, so the completion never says the answer twice.
@@ -28,7 +31,9 @@ DROP_REASONS = {
     "empty_rationale": "the rationale is blank",
     "rationale_disagrees": "the rationale's answer differs from the question's label",
     "too_long": "prompt + completion is longer than max_length tokens",
+    "no_code": "a program rationale holds no code block",
 }
+METHODS = ("cot", "program")  # what a rationale is: a chain (answer line last) or a program
 
 
 class RationaleError(ValueError):
@@ -42,6 +47,8 @@ class Rationale:
     rationale: str
     answer: str | None = None
     source: str | None = None
+    method: str = "cot"
+    style: str = "letter"  # program rationales: the program prompt they answer (prompts.PROGRAM_STYLES)
 
 
 @dataclass
@@ -111,8 +118,15 @@ def load_rationales(path: str | os.PathLike) -> list[Rationale]:
         if answer is not None and (not isinstance(answer, str) or len(answer.strip()) != 1):
             errors.append(f"{path}:{lineno}: answer must be a single letter, got {answer!r}")
             continue
+        method, style = obj.get("method") or "cot", obj.get("style") or "letter"
+        if method not in METHODS:
+            errors.append(f"{path}:{lineno}: method must be one of {', '.join(METHODS)}, got {method!r}")
+            continue
+        if style not in prompts.PROGRAM_STYLES:
+            errors.append(f"{path}:{lineno}: style must be one of {', '.join(prompts.PROGRAM_STYLES)}, got {style!r}")
+            continue
         out.append(Rationale(str(obj["id"]), qi, obj["rationale"],
-                             answer.strip().upper() if answer else None, obj.get("source")))
+                             answer.strip().upper() if answer else None, obj.get("source"), method, style))
     if errors:
         shown = "\n  ".join(errors[:20])
         more = f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""
@@ -170,23 +184,28 @@ ShotsFor = Callable[[Problem, int], Sequence[prompts.Shot]]
 
 
 def make_example(problem: Problem, index: int, letter: str, rationale: str | None, *,
-                 conversational: bool = True, tokenizer=None, shots: Sequence[prompts.Shot] = ()) -> dict:
+                 conversational: bool = True, tokenizer=None, shots: Sequence[prompts.Shot] = (),
+                 program_style: str | None = None) -> dict:
     """One trl prompt/completion row.
 
     Conversational (the model has a chat template): ``prompt`` is the message list that predict renders and
     ``completion`` one assistant message; trl renders both with the template, which closes the turn with
     the end-of-turn token. Without a template, both are plain strings: the prompt as
-    :func:`prompts.render_prompt` writes it, and trl appends EOS to the completion.
+    :func:`prompts.render_prompt` writes it, and trl appends EOS to the completion. With ``program_style``,
+    ``rationale`` is a program's code: the prompt is the program prompt, the completion its fenced block.
     """
     question = problem.questions[index]
-    completion = prompts.completion_text(letter, rationale)
-    if conversational:
-        row = {"prompt": prompts.build_messages(problem, question, shots=shots),
-               "completion": [{"role": "assistant", "content": completion}]}
+    if program_style:
+        completion = prompts.program_completion(rationale or "")
+        messages = prompts.build_program_messages(problem, question, program_style)
     else:
-        row = {"prompt": prompts.render_prompt(tokenizer, problem, question, shots=shots),
-               "completion": completion}
-    row.update(id=problem.id, question_index=index, answer=letter)
+        completion = prompts.completion_text(letter, rationale)
+        messages = prompts.build_messages(problem, question, shots=shots)
+    if conversational:
+        row = {"prompt": messages, "completion": [{"role": "assistant", "content": completion}]}
+    else:
+        row = {"prompt": prompts.render_messages(tokenizer, messages), "completion": completion}
+    row.update(id=problem.id, question_index=index, answer=letter, method="program" if program_style else "cot")
     return row
 
 
@@ -227,6 +246,19 @@ def build_examples(problems: Sequence[Problem], rationales: Sequence[Rationale] 
                 report.dropped["no_rationale"] += 1
                 continue
             for r in rats:
+                if r.method == "program":  # verified by execution when it was made; here: its block and key
+                    code, letter = extract_code(r.rationale), q.answer or r.answer
+                    if code is None:
+                        report.dropped["no_code"] += 1
+                    elif letter is None:
+                        report.dropped["no_answer"] += 1
+                    elif (r.answer and r.answer != letter) or letter not in q.letters:
+                        report.dropped["rationale_disagrees"] += 1
+                    else:
+                        examples.append(make_example(p, i, letter, code, conversational=conversational,
+                                                     tokenizer=tokenizer, program_style=r.style))
+                        report.with_rationale += 1
+                    continue
                 text, stated = split_answer_line(r.rationale)
                 claimed = {x for x in (r.answer, stated) if x}
                 letter = q.answer or (next(iter(claimed)) if len(claimed) == 1 else None)
