@@ -2,7 +2,7 @@
 
 Renders one puzzle per seed and family (the seeds of tests/test_synth_programs.py's sweep), runs every
 question's program in the sandbox and matches its output to the options (programs.match_output). Tokens are
-counted with the model's tokenizer when it is cached (else the tokenizer-free estimate of distill.py).
+counted with the model's tokenizer when it is cached (else the tokenizer-free estimate of distill_cost.py).
 
     .venv/bin/python bench/synth_programs.py --seeds 200
 """
@@ -17,7 +17,7 @@ from collections import Counter
 
 from logictune import programs as answers
 from logictune import sandbox
-from logictune.distill import approx_tokens
+from logictune.distill_cost import approx_tokens
 from logictune.synth import FAMILIES, make_puzzle
 from logictune.synth import programs as P
 

@@ -96,13 +96,13 @@ def test_the_letter_is_unambiguous_when_options_are_letters(options):
 
 
 def test_generate_with_programs_is_deterministic_and_in_question_order():
-    a = synth.generate(12, seed=5, families=["truth", "translation"], programs=True)
-    b = synth.generate(12, seed=5, families=["truth", "translation"], programs=True)
+    a = synth.generate(6, seed=5, families=["truth", "translation"], programs=True)
+    b = synth.generate(6, seed=5, families=["truth", "translation"], programs=True)
     assert a.programs == b.programs and len(a.programs) == len(a.rationales)
     for prog, rat in zip(a.programs, a.rationales, strict=True):
         assert (prog["id"], prog["question_index"], prog["answer"], prog["family"]) == \
             (rat["id"], rat["question_index"], rat["answer"], rat["family"])
-    assert synth.generate(12, seed=5, families=["truth"]).programs == []
+    assert synth.generate(6, seed=5, families=["truth"]).programs == []
 
 
 def test_cli_writes_program_rows(tmp_path):
