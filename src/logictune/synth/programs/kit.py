@@ -49,14 +49,6 @@ def lit(x) -> str:
     raise TypeError(f"no literal for {type(x).__name__}")
 
 
-def lit_lines(name: str, items: Sequence, per_line: int = 0) -> str:
-    """``name = [...]`` on one line, or one item a line when there are more than ``per_line`` (0: never)."""
-    if per_line and len(items) > per_line:
-        body = "".join(f"    {lit(x)},\n" for x in items)
-        return f"{name} = [\n{body}]"
-    return f"{name} = {lit(list(items))}"
-
-
 def shuffled(rng: random.Random, xs: Iterable, p: float = 0.6) -> list:
     """``xs`` in a new order with probability ``p`` (the order facts are listed in carries no meaning)."""
     out = list(xs)
