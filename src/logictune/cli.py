@@ -427,6 +427,9 @@ def distill_cmd(
     dtype: str = typer.Option("auto", help="Local teacher: auto, bf16, fp16 or fp32."),
     limit: int | None = typer.Option(None, help="Only the first N problems."),
     overwrite: bool = typer.Option(False, help="Start the output over (cached replies are kept)."),
+    method: str = typer.Option("cot", help="cot: chains checked by their answer line; program: Python programs "
+                               "kept when the sandbox runs them to the key (no constant guesses)."),
+    program_style: str = typer.Option("letter", help="program: the prompt's style (letter or value)."),
 ):
     """Rationales from a teacher shown the answer, or from the model itself (STaR); cached, retried, verified."""
     import sys
@@ -446,7 +449,8 @@ def distill_cmd(
             raise ValueError("--rationalize goes with --self")
         problems = data.load_problems(data_file)
         cfg = ds.DistillConfig(samples=samples, max_reasks=max_reasks, max_new_tokens=max_new_tokens,
-                               temperature=temperature, seed=seed, rationalize=rationalize)
+                               temperature=temperature, seed=seed, rationalize=rationalize, method=method,
+                               program_style=program_style)
     except (ValueError, OSError) as e:
         fail(str(e))
     problems = problems[:limit] if limit else problems

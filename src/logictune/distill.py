@@ -11,6 +11,12 @@ Self (STaR, Zelikman et al. 2022): predict's chains and adaptive rounds, *withou
 answer matches the key are kept (``source: "self"``). With ``rationalize``, a question still unsolved gets
 one hinted attempt (the teacher prompt, key shown): kept as ``source: "rationalized"`` when it reaches it.
 
+Programs (``method="program"``): the same two ways, with programs and the sandbox in place of chains. The
+teacher (and a rationalization) gets the program prompt with the key shown; the model itself, predict's
+program prompt without it. A program is kept only when the sandbox ran it, its output matched the key, and
+it is not a constant guess (``programs.judge``); kept rows are its fenced block, with ``"method":
+"program"`` and its ``"style"``, which ``train --rationales`` trains under predict's program prompt.
+
 Output: ``{"id", "question_index", "rationale", "answer", "source"}`` lines (what ``sft_data`` reads), the
 rationale without its answer line. Questions are appended as they settle, teacher ones in input order, each
 question's lines in one flushed write; failed questions go to ``OUT.failed.jsonl``. Rerunning the same
@@ -31,8 +37,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import data, predict, prompts, sft_data, voting
+from . import data, predict, programs, prompts, sandbox, sft_data, voting
 from .engines import Completion, Engine, SamplingParams
+
+METHODS = ("cot", "program")
 
 
 @dataclass
@@ -47,17 +55,28 @@ class DistillConfig:
     # self (STaR) only
     adaptive: bool = True
     rationalize: bool = False
+    method: str = "cot"  # "program": programs verified by running them
+    program_style: str = "letter"
+    program_timeout: float = 5.0
 
     def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if self.samples < 1:
             raise ValueError("samples must be >= 1")
         if self.max_reasks < 0:
             raise ValueError("max_reasks must be >= 0")
 
     def sampling(self) -> SamplingParams:
-        # No stop: a teacher's answer line is its last, and what it writes must reach it whole.
+        # No stop for chains: a teacher's answer line is its last, and what it writes must reach it whole.
+        # A program ends at its closing fence.
+        stop = ({"stop_regex": prompts.PROGRAM_STOP_REGEX, "stop": list(prompts.PROGRAM_STOP_STRINGS)}
+                if self.method == "program" else {})
         return SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
-                              seed=self.seed)
+                              seed=self.seed, **stop)
+
+    def runner(self) -> programs.ProgramRunner | None:
+        return programs.ProgramRunner(sandbox.Limits(timeout=self.program_timeout)) if self.method == "program" else None
 
 
 @dataclass
@@ -109,6 +128,22 @@ def verified(question: data.Question, texts: Sequence[str]) -> tuple[list[str], 
         elif body not in kept:
             kept.append(body)
     return kept, rejected
+
+
+def verified_programs(question: data.Question, chains: Sequence[Completion], runner: programs.ProgramRunner
+                      ) -> tuple[list[str], int]:
+    """(distinct programs, as fenced blocks, whose run printed the key and is no guess; number rejected)."""
+    return kept_programs(question, runner.samples([], chains, question.options))
+
+
+def kept_programs(question: data.Question, samples: Sequence[voting.Sample]) -> tuple[list[str], int]:
+    kept: list[str] = []
+    for s in samples:
+        code = programs.extract_code(s.text)
+        block = prompts.program_completion(code) if code else None
+        if getattr(s, "status", None) == "ok" and s.matched == question.answer and block not in kept:
+            kept.append(block)
+    return kept, len(samples) - len(kept)
 
 
 # ---------------------------------------------------------------- output and resume
@@ -186,14 +221,17 @@ def keyed_questions(problems: Sequence[data.Problem]) -> tuple[list[tuple[data.P
     return tasks, sum(len(p.questions) for p in problems) - len(tasks)
 
 
-def _row(p: data.Problem, i: int, text: str, source: str) -> dict:
-    return {"id": p.id, "question_index": i, "rationale": text, "answer": p.questions[i].answer, "source": source}
+def _row(p: data.Problem, i: int, text: str, source: str, cfg: DistillConfig) -> dict:
+    row = {"id": p.id, "question_index": i, "rationale": text, "answer": p.questions[i].answer, "source": source}
+    return {**row, "method": "program", "style": cfg.program_style} if cfg.method == "program" else row
 
 
 def _start(problems, out, cfg, run_info, overwrite, ordered) -> tuple[Summary, Writer, list]:
     tasks, no_key = keyed_questions(problems)
     settings = {k: getattr(cfg, k) for k in ("samples", "max_reasks", "max_new_tokens", "temperature", "top_p",
                                             "seed", "adaptive", "rationalize")}
+    if cfg.method == "program":  # chains' runs keep their old run record
+        settings |= {k: getattr(cfg, k) for k in ("method", "program_style", "program_timeout")}
     # The cache is kept on --overwrite: only the output starts over.
     predict.check_run(predict.run_path(out), [Path(out), failed_path(out)], {**run_info, **settings}, overwrite)
     writer = Writer(out, ordered=ordered)
@@ -205,9 +243,9 @@ def _start(problems, out, cfg, run_info, overwrite, ordered) -> tuple[Summary, W
 
 
 def _settle(summary: Summary, writer: Writer, pos: int, p: data.Problem, i: int, kept: list[str], source: str,
-            reason: str | None, want: int, on_settled: Callable[[Summary], None] | None,
+            reason: str | None, cfg: DistillConfig, want: int, on_settled: Callable[[Summary], None] | None,
             detail: str | None = None) -> None:
-    rows = [_row(p, i, text, source) for text in kept]
+    rows = [_row(p, i, text, source, cfg) for text in kept]
     failure = None if rows else {"id": p.id, "question_index": i, "reason": reason or "rejected",
                                  **({"detail": detail} if detail else {})}
     if rows:
@@ -244,18 +282,29 @@ def distill(problems: Sequence[data.Problem], engine: Engine, out: str | os.Path
     ``engine`` takes chat messages (the openai engine) or, given ``tokenizer``, the prompt rendered with
     its chat template (a local engine). ``source`` names the teacher in the output lines.
     """
-    with predict.lock_output(out):  # two runs appending to one file would interleave and resume wrongly
-        return _distill(problems, engine, out, cfg, source, tokenizer, run_info, overwrite, on_settled)
+    runner = cfg.runner()
+    try:
+        with predict.lock_output(out):  # two runs appending to one file would interleave and resume wrongly
+            return _distill(problems, engine, out, cfg, source, tokenizer, run_info, overwrite, on_settled, runner)
+    finally:
+        if runner:
+            runner.close()
 
 
-def _distill(problems, engine, out, cfg, source, tokenizer, run_info, overwrite, on_settled) -> Summary:
+def _check(question: data.Question, chains: Sequence[Completion], runner: programs.ProgramRunner | None
+           ) -> tuple[list[str], int]:
+    """Verified rationales (chains reaching the key, or programs printing it) and how many were rejected."""
+    return verified_programs(question, chains, runner) if runner else verified(question, [c.text for c in chains])
+
+
+def _distill(problems, engine, out, cfg, source, tokenizer, run_info, overwrite, on_settled, runner) -> Summary:
     summary, writer, todo = _start(problems, out, cfg, run_info or {}, overwrite, ordered=True)
     if not todo:
         return summary
     budget = cfg.samples + cfg.max_reasks
 
     def prompt_for(p: data.Problem, i: int):
-        messages = prompts.build_teacher_messages(p, p.questions[i])
+        messages = prompts.teacher_messages(p, p.questions[i], cfg.method, cfg.program_style)
         return prompts.render_messages(tokenizer, messages) if tokenizer is not None else messages
 
     def more(k: int, chains: list[Completion]) -> int:
@@ -263,17 +312,17 @@ def _distill(problems, engine, out, cfg, source, tokenizer, run_info, overwrite,
             # gave up after its retries: ask again on the next run, not now; refused: asking again is refused
             return 0
         p, i = todo[k]
-        kept, _ = verified(p.questions[i], [c.text for c in chains])
+        kept, _ = _check(p.questions[i], chains, runner)
         return min(cfg.samples - len(kept), budget - len(chains)) if len(kept) < cfg.samples else 0
 
     def on_done(k: int, chains: list[Completion]) -> None:
         p, i = todo[k]
-        kept, rejected = verified(p.questions[i], [c.text for c in chains if c.finish_reason not in _NO_REPLY])
+        kept, rejected = _check(p.questions[i], [c for c in chains if c.finish_reason not in _NO_REPLY], runner)
         summary.rejected += rejected
         # A refusal is final (the same request is refused again; --overwrite asks anew), a give-up is redone.
         failed = [c for c in chains if c.finish_reason == "refused"] or [c for c in chains if c.finish_reason == "error"]
         reason, detail = (failed[0].finish_reason, failed[0].error) if failed and not kept else ("rejected", None)
-        _settle(summary, writer, k, p, i, kept, source, reason, cfg.samples, on_settled, detail)
+        _settle(summary, writer, k, p, i, kept, source, reason, cfg, cfg.samples, on_settled, detail)
 
     engine.generate([prompt_for(p, i) for p, i in todo], cfg.samples, cfg.sampling(), more=more, on_done=on_done)
     return summary
@@ -287,40 +336,47 @@ def distill_self(problems: Sequence[data.Problem], engine: Engine, tokenizer, ou
                  on_settled: Callable[[Summary], None] | None = None) -> Summary:
     """STaR: the model answers without the key (predict's chains and adaptive rounds, ``samples`` votes at
     most); chains reaching the key are kept. ``cfg.rationalize``: one hinted attempt for the rest."""
-    with predict.lock_output(out):
-        return _distill_self(problems, engine, tokenizer, out, cfg, run_info, overwrite, on_settled)
+    runner = cfg.runner()
+    try:
+        with predict.lock_output(out):
+            return _distill_self(problems, engine, tokenizer, out, cfg, run_info, overwrite, on_settled, runner)
+    finally:
+        if runner:
+            runner.close()
 
 
-def _distill_self(problems, engine, tokenizer, out, cfg, run_info, overwrite, on_settled) -> Summary:
+def _distill_self(problems, engine, tokenizer, out, cfg, run_info, overwrite, on_settled, runner) -> Summary:
     summary, writer, todo = _start(problems, out, cfg, run_info or {}, overwrite, ordered=False)
     if not todo:
         return summary
-    pcfg = predict.PredictConfig(votes=cfg.samples, adaptive=cfg.adaptive, max_new_tokens=cfg.max_new_tokens,
-                                 temperature=cfg.temperature, top_p=cfg.top_p, seed=cfg.seed)
+    pcfg = predict.PredictConfig(method=cfg.method, votes=cfg.samples, adaptive=cfg.adaptive,
+                                 max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
+                                 seed=cfg.seed, program_style=cfg.program_style, program_timeout=cfg.program_timeout)
     states = [predict.QuestionState(p, i) for p, i in todo]
     position = {id(s): k for k, s in enumerate(states)}
     unsolved: list[int] = []
 
     def settled(state: predict.QuestionState) -> None:
         k = position[id(state)]
-        kept, rejected = verified(state.question, [s.text for s in state.samples])
+        kept, rejected = (kept_programs(state.question, state.samples) if runner
+                          else verified(state.question, [s.text for s in state.samples]))
         summary.rejected += rejected
         if not kept and cfg.rationalize:
             unsolved.append(k)  # hinted below, once sampling is over
             return
-        _settle(summary, writer, k, state.problem, state.index, kept, "self", "unsolved", 1, on_settled)
+        _settle(summary, writer, k, state.problem, state.index, kept, "self", "unsolved", cfg, 1, on_settled)
 
-    predict.sample_chains(states, engine, tokenizer, pcfg, settled)
+    predict.sample_chains(states, engine, tokenizer, pcfg, settled, runner)
     if unsolved:
-        hinted = [prompts.render_messages(tokenizer, prompts.build_teacher_messages(states[k].problem,
-                                                                                    states[k].question))
+        hinted = [prompts.render_messages(tokenizer, prompts.teacher_messages(states[k].problem, states[k].question,
+                                                                        cfg.method, cfg.program_style))
                   for k in unsolved]
 
         def hinted_done(j: int, chains: list[Completion]) -> None:
             s = states[unsolved[j]]
-            kept, rejected = verified(s.question, [c.text for c in chains])
+            kept, rejected = _check(s.question, chains, runner)
             summary.rejected += rejected
-            _settle(summary, writer, unsolved[j], s.problem, s.index, kept, "rationalized", "unsolved", 1,
+            _settle(summary, writer, unsolved[j], s.problem, s.index, kept, "rationalized", "unsolved", cfg, 1,
                     on_settled)
 
         engine.generate(hinted, 1, cfg.sampling(), on_done=hinted_done)

@@ -61,7 +61,7 @@ def estimate(problems: Sequence[data.Problem], cfg: DistillConfig, *, price_in: 
     tasks, _ = keyed_questions(problems)
     requests = cached = prompt_tokens = reasks = reask_tokens = 0
     for p, i in tasks:
-        messages = prompts.build_teacher_messages(p, p.questions[i])
+        messages = prompts.teacher_messages(p, p.questions[i], cfg.method, cfg.program_style)
         tokens = approx_tokens(messages)
         for j in range(cfg.samples + cfg.max_reasks):
             if is_cached and is_cached(messages, j):

@@ -183,3 +183,27 @@ def build_teacher_messages(problem: Problem, question: Question, answer: str | N
     messages = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": teacher_user_message(problem, question, answer)})
     return messages
+
+
+# The program teacher (a served model, or the model itself for STaR's rationalization) sees the key and the
+# program prompt; what it writes is kept only if running it prints the key, and the student is trained on
+# the block under the plain program prompt (no key).
+PROGRAM_HINT = "\n\n已知正确答案是 {answer}。请写出从题目条件计算出这个答案的程序，不要直接输出字母，也不要在程序中提到已知答案。"
+
+
+def build_program_teacher_messages(problem: Problem, question: Question, style: str = "letter",
+                                   answer: str | None = None, system: str | None = SYSTEM_PROMPT) -> list[dict]:
+    """The program prompt with the key shown (``answer``, default the question's)."""
+    answer = answer or question.answer
+    if not answer:
+        raise ValueError("the program teacher prompt needs the answer: the question has no key")
+    messages = build_program_messages(problem, question, style, system)
+    messages[-1] = {**messages[-1], "content": messages[-1]["content"] + PROGRAM_HINT.format(answer=answer)}
+    return messages
+
+
+def teacher_messages(problem: Problem, question: Question, method: str = "cot", style: str = "letter") -> list[dict]:
+    """The teacher's prompt (the key shown) for a chain, or for a program of ``style``."""
+    if method == "program":
+        return build_program_teacher_messages(problem, question, style)
+    return build_teacher_messages(problem, question)
