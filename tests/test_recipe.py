@@ -18,6 +18,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
+import logictune
 from logictune import data, synth
 from logictune import recipe as rc
 from logictune.cli import app
@@ -102,7 +103,7 @@ def test_killed_once_inside_every_step_finishes_with_the_same_files(tmp_path, re
                                     start_new_session=True)
             started = state / f"{name}.started"
             while proc.poll() is None:  # wait until this attempt has started the step (its marker says when)
-                marker = rc._read_json(started) if started.exists() else None
+                marker = rc.plan._read_json(started) if started.exists() else None
                 if marker and marker["started"] >= launched:
                     break
                 time.sleep(0.02)
@@ -367,3 +368,96 @@ def test_train_overwrite_killed_mid_delete_leaves_no_half_deleted_run(tmp_path, 
     result = CliRunner().invoke(app, [*argv, "--lr", "2e-3", "--overwrite"])
     assert result.exit_code == 0, result.output
     assert yaml.safe_load((out / "config.yaml").read_text())["lr"] == 2e-3
+
+
+# ---------------------------------------------------------------- what a step reads (issue 15 item 6)
+
+READS = """
+vars:
+  work: {work}
+steps:
+  - name: fit
+    command: train
+    args: {{config: {config}, model: {model}, data: {data}, output-dir: "{{work}}/run"}}
+    outputs: ["{{work}}/run"]
+  - name: score
+    command: predict
+    args: {{model: reg-model, adapter: "{{work}}/run", data: {data}, out: "{{work}}/pred.jsonl"}}
+    outputs: ["{{work}}/pred.jsonl"]
+"""
+
+
+@pytest.fixture
+def reads(tmp_path, monkeypatch):
+    """A two-step recipe whose steps are run by a stand-in that writes their outputs: a train step that
+    names a config (which names a rationales file), a model folder and a data file; a predict step on a
+    registry model. Returns run() -> {step: reason it ran}."""
+    import io
+
+    from rich.console import Console
+
+    from logictune import models
+
+    monkeypatch.setitem(models.REGISTRY, "reg-model", models.REGISTRY[models.DEFAULT_MODEL])
+    d = tmp_path / "in"
+    (d / "model").mkdir(parents=True)
+    (d / "model" / "config.json").write_text('{"layers": 2}')
+    (d / "data.jsonl").write_text("problems v1\n")
+    (d / "r.jsonl").write_text("rationales v1\n")
+    (d / "c.yaml").write_text(f"rationales: {d / 'r.jsonl'}\noutput_dir: {tmp_path / 'w' / 'elsewhere'}\n")
+    path = tmp_path / "reads.yaml"
+    path.write_text(READS.format(work=tmp_path / "w", config=d / "c.yaml", model=d / "model",
+                                 data=d / "data.jsonl"))
+
+    def execute(argv: list[str]) -> int:
+        if argv[0] == "train":
+            out = Path(argv[argv.index("--output-dir") + 1])
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "config.yaml").write_text(f"trained at {time.time_ns()}\n")  # a new run: new content
+        else:
+            Path(argv[argv.index("--out") + 1]).write_text("answers\n")
+        return 0
+
+    def run() -> dict[str, str]:
+        result = rc.run(rc.load(path), execute=execute, console=Console(file=io.StringIO()))
+        assert result.returncode == 0
+        return {d.step.name: d.reason for d in result.decisions if d.action == "run"}
+
+    run.dir = d
+    return run
+
+
+def test_a_step_reruns_when_what_it_reads_changes_under_the_same_arguments(reads, monkeypatch):
+    from logictune import models
+
+    d = reads.dir
+    assert set(reads()) == {"fit", "score"}
+    assert reads() == {}  # its own outputs (--output-dir, --out) do not make it stale
+    (d / "data.jsonl").write_text("problems v2\n")
+    upstream = "inputs changed (an earlier step's outputs)"
+    assert reads() == {"fit": f"file changed: {d / 'data.jsonl'}", "score": upstream}
+    (d / "c.yaml").write_text((d / "c.yaml").read_text() + "lr: 0.1\n")
+    assert reads() == {"fit": f"file changed: {d / 'c.yaml'}", "score": upstream}
+    (d / "r.jsonl").write_text("rationales v2\n")  # named inside the config
+    assert reads()["fit"] == f"file changed: {d / 'r.jsonl'}"
+    (d / "model" / "model.safetensors").write_text("new weights")
+    assert reads()["fit"] == f"file changed: {d / 'model'}"
+    entry = models.REGISTRY["reg-model"]
+    monkeypatch.setitem(models.REGISTRY, "reg-model", models.RegistryEntry(**{**entry.__dict__, "sha256": "0" * 64}))
+    assert reads() == {"score": "model changed: reg-model"}
+    monkeypatch.setattr(rc.plan, "__version__", "9.9.9")
+    assert reads()["fit"] == f"logictune {logictune.__version__} -> 9.9.9"
+
+
+def test_hashes_are_cached_by_stat_so_a_rerun_reads_no_file_again(reads, monkeypatch):
+    from logictune import fingerprints
+
+    reads()
+    hashed: list[str] = []
+    real = fingerprints.sha256_file
+    monkeypatch.setattr(fingerprints, "sha256_file", lambda p: hashed.append(Path(p).name) or real(p))
+    assert reads() == {} and hashed == []
+    (reads.dir / "r.jsonl").write_text("rationales v2\n")
+    assert set(reads()) == {"fit", "score"}
+    # the changed file, and the outputs the two steps rewrote: nothing else is read again
+    assert sorted(hashed) == ["config.yaml", "pred.jsonl", "r.jsonl"]

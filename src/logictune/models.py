@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from .fingerprints import sha256_file
+
 log = logging.getLogger(__name__)
 
 
@@ -80,14 +82,6 @@ REGISTRY: dict[str, RegistryEntry] = {
 }
 DEFAULT_MODEL = "qwen2.5-coder-0.5b"
 _COMPLETE = ".logictune-complete"
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _gguf_ok(path: Path, entry: RegistryEntry) -> bool:
