@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= outputs/demo
 
-.PHONY: install test test-fast test-vllm vllm-venv llamacpp lint demo clean
+.PHONY: install test test-fast test-sweep test-vllm vllm-venv llamacpp lint demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,7 +55,11 @@ llamacpp: install
 	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip install -q -e '.[llamacpp]'
 
 test-fast: lint
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not sweep"
+
+# Sweeps over many seeds (every synthetic program of 200 seeds a family through the sandbox, ~7 minutes).
+test-sweep: install
+	$(PY) -m pytest -q -m sweep
 
 # The whole loop on the default model: synthetic puzzles -> evaluate base -> LoRA-train -> evaluate again.
 # Rerunning resumes (every step's output is kept in $(DEMO_OUT)); `make clean` starts over.

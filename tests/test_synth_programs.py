@@ -123,7 +123,7 @@ def test_cli_writes_program_rows(tmp_path):
     assert "printed their key" in res.output
 
 
-@pytest.mark.slow
+@pytest.mark.sweep
 @pytest.mark.parametrize("family", FAMILIES)
 def test_every_program_over_200_seeds_prints_its_key(family):
     jobs = _jobs(family, range(200))
