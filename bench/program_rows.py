@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from logictune import data, voting
-from logictune.evaluate import wilson
+from logictune.evaluate import mcnemar, wilson
 from logictune.programs import STATUSES
 from logictune.synth.census import tag_problem
 
@@ -74,6 +74,13 @@ def main() -> None:
         if prog:
             with_guesses = [revote_with_guesses(rows[k]) == gold[k] for k in keys]
             print(f"| {name}, guesses vote too | {_acc(with_guesses)} | | | | |")
+
+    first, *rest = runs
+    for name in rest:  # paired on the same questions: only those the two runs answer differently count
+        only_a, only_b, p = mcnemar([runs[first][k]["answer"] == gold[k] for k in keys],
+                                    [runs[name][k]["answer"] == gold[k] for k in keys])
+        print(f"McNemar {name} vs {first}: {only_b} questions only {name} got right, {only_a} only {first}; "
+              f"exact two-sided p = {p:.3f}")
 
     fams = sorted(set(family[k] for k in keys), key=lambda f: -sum(family[k] == f for k in keys))
     print("\n| family | n | always-B | " + " | ".join(runs) + " |")

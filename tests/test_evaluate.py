@@ -318,3 +318,18 @@ def test_report_of_a_program_run_shows_statuses_and_where_answers_came_from(tmp_
     assert "| guess | 3 | 33.3% | 3 | 33.3% |" in text
     assert "| fallback: timeout | 1 | 0 | 0.0% |" in text
     assert (tmp_path / "report" / "answer_sources.png").read_bytes()[:8] == PNG
+
+
+def test_mcnemar_counts_the_discordant_questions_and_gives_the_exact_two_sided_p():
+    from logictune.evaluate import mcnemar
+
+    # 9 questions only the second run got right, 1 only the first: 2 * (C(10,0) + C(10,1)) / 2**10
+    a = [True] * 5 + [False] * 9 + [True] + [False] * 3
+    b = [True] * 5 + [True] * 9 + [False] + [False] * 3
+    only_a, only_b, p = mcnemar(a, b)
+    assert (only_a, only_b) == (1, 9) and p == pytest.approx(22 / 1024)
+    assert mcnemar(b, a)[2] == pytest.approx(22 / 1024)  # two-sided: the order does not matter
+    assert mcnemar([True, False], [False, True]) == (1, 1, 1.0)  # a tie is no evidence
+    assert mcnemar([True, True], [True, True]) == (0, 0, 1.0)
+    with pytest.raises(ValueError, match="same questions"):
+        mcnemar([True], [True, False])

@@ -105,6 +105,19 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> tuple[int, int, float]:
+    """Exact McNemar test of two runs scored on the same questions: (questions only ``a`` got right, only
+    ``b`` got right, two-sided p). Only the questions where they differ carry evidence; under "no difference"
+    each of those is a fair coin, so p is the binomial tail (doubled, at most 1)."""
+    if len(a) != len(b):
+        raise ValueError(f"paired runs must score the same questions: {len(a)} != {len(b)}")
+    only_a = sum(x and not y for x, y in zip(a, b, strict=True))
+    only_b = sum(y and not x for x, y in zip(a, b, strict=True))
+    n = only_a + only_b
+    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2 ** n if n else 1.0
+    return only_a, only_b, min(1.0, 2 * tail)
+
+
 def _rate(k: float, n: int) -> float | None:
     return k / n if n else None
 
