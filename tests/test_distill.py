@@ -508,15 +508,15 @@ def test_data_without_a_key_is_an_error_naming_the_file(tmp_path):
 @pytest.mark.parametrize("star", [True, False])
 def test_a_local_teacher_and_star_generate_with_the_adapter_merged(tmp_path, tiny_model_dir, tiny_adapter,
                                                                    monkeypatch, star):
-    from logictune import engines
+    from logictune.engines import build
 
-    seen, real = [], engines.get_engine
+    seen, real = [], build.get_engine
 
     def spy(name, model, *args, **kwargs):
         seen.append(model)
         return real(name, model, *args, **kwargs)
 
-    monkeypatch.setattr(engines, "get_engine", spy)
+    monkeypatch.setattr(build, "get_engine", spy)  # where the CLI's engines are made
     data_file = write_problems(tmp_path / "d.jsonl", 1, per_problem=1)
     args = ["distill", "--teacher", f"local:{tiny_model_dir}", "--adapter", str(tiny_adapter), "--data",
             str(data_file), "--out", str(tmp_path / "r.jsonl"), "--max-new-tokens", "4", "--max-reasks", "0",

@@ -208,12 +208,12 @@ def predict_cmd(
     """Answer every question of DATA; writes the submission and per-question details, resumable."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from . import data, models, predict
-    from .engines import ENGINES, get_engine
+    from . import data, predict
+    from .engines.build import EngineChoice, Meter, build_engine
 
-    if engine not in ENGINES:
-        fail(f"unknown engine {engine!r}; choose {', '.join(ENGINES[:-1])} or {ENGINES[-1]}")
     try:
+        choice = EngineChoice(engine, model, adapter, dtype, batch_size, seed, tensor_parallel_size, base_url,
+                              api_key_env, concurrency, max_stop or None, tokenizer_spec)
         problems = data.load_problems(data_file)
         cfg = predict.PredictConfig(method=method, votes=votes, adaptive=adaptive, first_round=first_round,
                                     confidence=None if confidence >= 1 else confidence,
@@ -232,67 +232,32 @@ def predict_cmd(
                 fail("--few-shot needs --few-shot-pool FILE (the training data)")
             pool = ShotPool.from_file(few_shot_pool)
             cfg.shots = lambda p, i: pool.shots(p, i, few_shot)
-        options: dict = {"batch_size": batch_size}
-        if engine == "hf":
-            lm, tokenizer = models.load_model(model, dtype=dtype, adapter=str(adapter) if adapter else None,
-                                              merge=True)
-            used_dtype = str(lm.dtype).removeprefix("torch.")
-        elif engine == "llamacpp":
-            from .engines import lora_gguf
-
-            tokenizer = models.load_tokenizer(model)  # the chat template the prompts are rendered with
-            lm, used_dtype = models.gguf_file(model), "gguf"
-            if adapter:  # converted to a GGUF LoRA once, cached by its content
-                options["lora"] = str(lora_gguf.cached_gguf(adapter, lora_gguf.base_arch(lm)))
-        elif engine == "vllm":
-            spec = str(adapter) if adapter and (adapter / "tokenizer_config.json").exists() else model
-            tokenizer = models.load_tokenizer(spec)
-            lm = models.resolve_model(model)
-            used_dtype = str(models.pick_dtype(dtype)).removeprefix("torch.")
-            options |= {"adapter": str(adapter) if adapter else None, "dtype": used_dtype,
-                        "tensor_parallel_size": tensor_parallel_size, "seed": seed}
-        else:
-            if adapter:
-                fail("--adapter with --engine openai: serve it (vllm serve --enable-lora --lora-modules NAME=DIR) "
-                     "and pass --model NAME")
-            tokenizer = models.load_tokenizer(tokenizer_spec or model)
-            lm, used_dtype = model, None
-            options |= {"base_url": base_url, "concurrency": concurrency, "max_stop": max_stop or None}
-            if api_key_env:
-                options["api_key_env"] = api_key_env
-    except (ValueError, OSError, models.ModelNotFound) as e:
+        meter = Meter()
+        built = build_engine(choice, progress=meter.on_batch)
+    except (ValueError, OSError, ImportError) as e:
         fail(str(e))
     problems = problems[:limit] if limit else problems
     total = sum(len(p.questions) for p in problems)
     run_info = {"model": model, "adapter": str(adapter) if adapter else None, "data": str(data_file),
-                "engine": engine, "dtype": used_dtype,
+                "engine": engine, "dtype": built.dtype,
                 **({"few_shot": few_shot, "few_shot_pool": str(few_shot_pool)} if few_shot else {})}
     columns = [TextColumn("[bold]predict"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                TimeRemainingColumn()]
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("predict", total=total, rate="")
-        start, counts = time.perf_counter(), {"q": 0, "tok": 0}
-
-        def on_batch(_prompts: int, tokens: int) -> None:
-            counts["tok"] += tokens
-            elapsed = time.perf_counter() - start
-            progress.update(task, rate=f"{counts['q'] / elapsed:.2f} q/s  {counts['tok'] / elapsed:.1f} tok/s")
+        meter.start, said = time.perf_counter(), [time.perf_counter()]
 
         def on_written(questions: int, _tokens: int) -> None:
-            counts["q"] += questions
-            progress.advance(task, questions)
+            meter.questions += questions
+            progress.update(task, advance=questions, rate=meter.rate())
             # Logs (CI, nohup) get no live bar: a line every half minute instead.
-            now = time.perf_counter()
-            if not console.is_terminal and now - counts.setdefault("said", start) >= 30:
-                counts["said"] = now
-                console.print(f"predict: {counts['q']}/{total} questions, {progress.tasks[0].fields['rate']}",
-                              highlight=False)
+            if not console.is_terminal and time.perf_counter() - said[0] >= 30:
+                said[0] = time.perf_counter()
+                console.print(f"predict: {meter.questions}/{total} questions, {meter.rate()}", highlight=False)
 
         try:
-            eng = get_engine(engine, lm, tokenizer, progress=on_batch, **options)
-            progress.advance(task, 0)
-            summary = predict.predict(problems, eng, tokenizer, out, cfg, run_info=run_info, overwrite=overwrite,
-                                      on_written=on_written)
+            summary = predict.predict(problems, built.engine, built.tokenizer, out, cfg, run_info=run_info,
+                                      overwrite=overwrite, on_written=on_written)
         except (ValueError, ImportError) as e:
             fail(str(e))
         progress.update(task, completed=total)
@@ -458,16 +423,24 @@ def distill_cmd(
         fail(f"{data_file} has no question with an answer key: distill checks every rationale against it")
     run_info = {"teacher": teacher, "adapter": str(adapter) if adapter else None, "data": str(data_file),
                 "self": self_}
-    if kind == "openai":
-        from .engines.openai import OpenAIEngine
+    from .engines.build import EngineChoice, build_engine
 
+    if kind == "openai":
         cache_path = cache or ds.default_cache_path(out)
-        try:
-            engine = OpenAIEngine(name, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
-                                  max_retries=max_retries, timeout=timeout,
-                                  cache=cache_path if cache_path.exists() else None)
-        except ValueError as e:
-            fail(str(e))
+        choice = EngineChoice("openai", name, base_url=base_url, api_key_env=api_key_env, concurrency=concurrency,
+                              render=False)
+        options = {"max_retries": max_retries, "timeout": timeout,
+                   "cache": cache_path if cache_path.exists() else None}
+    elif estimate_only:
+        fail("--estimate-only is for paid teachers (openai:MODEL); a local one costs nothing")
+    else:  # the local teacher and STaR: hf, the adapter merged (STaR is a recipe's longest step)
+        choice, options = EngineChoice("hf", name, adapter, dtype, batch_size), {}
+    try:
+        built = build_engine(choice, **options)
+    except (ValueError, OSError, ImportError) as e:
+        fail(str(e))
+    engine, tokenizer, source = built.engine, built.tokenizer, teacher
+    if kind == "openai":
         est = distill_cost.estimate(problems, cfg, price_in=price_in, price_out=price_out,
                                     is_cached=lambda messages, j: engine.is_cached(messages, cfg.sampling(), j))
         for line in est.lines():
@@ -482,21 +455,6 @@ def distill_cmd(
             from .teachers import ResponseCache
 
             engine.cache = ResponseCache(cache_path)
-        tokenizer, source = None, teacher
-    else:
-        if estimate_only:
-            fail("--estimate-only is for paid teachers (openai:MODEL); a local one costs nothing")
-        from . import models
-        from .engines import get_engine
-
-        try:
-            # merged: STaR is a recipe's longest step, and unmerged LoRA generates 1.75x slower
-            lm, tokenizer = models.load_model(name, dtype=dtype, adapter=str(adapter) if adapter else None,
-                                              merge=True)
-        except (ValueError, OSError, models.ModelNotFound) as e:
-            fail(str(e))
-        engine = get_engine("hf", lm, tokenizer, batch_size=batch_size)
-        source = teacher
 
     def paid() -> tuple[int, int, float | None]:
         st = getattr(engine, "stats", None)
