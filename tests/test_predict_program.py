@@ -258,3 +258,19 @@ def test_program_details_do_not_depend_on_the_batch_size(tmp_path, tiny_model_di
     assert runs[0] == runs[1]
     assert len(runs[0]) == sum(len(p.questions) for p in problems)
     assert all(len(samples) >= 2 for _, _, samples, _ in runs[0])
+
+
+def test_the_letter_prompt_reads_a_printed_letter_as_a_letter_the_value_prompt_as_a_value(tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "p0", "problem": "列表 [c, a, b] 中……", "questions": [
+        {"question": "选择题 1：第二个元素是？", "options": ["c", "a", "b", "无"], "answer": "B"}]},
+        ensure_ascii=False) + "\n", encoding="utf-8")
+    problems = data.load_problems(gold)
+    answers = {}
+    for style in ("letter", "value"):
+        out = tmp_path / f"{style}.jsonl"
+        predict.predict(problems, ProgramEngine(lambda p, k: fenced("xs = 'cab'\nprint('ABCD'[xs.index('a')])")),
+                        _FakeTokenizer(), out, predict.PredictConfig(method="program", votes=1, adaptive=False,
+                                                                     program_style=style))
+        answers[style] = _rows(out)[0]["samples"][0]["matched"]
+    assert answers == {"letter": "B", "value": "C"}

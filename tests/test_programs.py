@@ -124,3 +124,14 @@ def test_judge_gives_one_status_per_program_and_only_computed_matches_vote():
     assert (failed.status, failed.error, failed.vote) == ("error", "ZeroDivisionError", None)
     assert programs.judge(None, None, opts).status == "no_code"
     assert {computed.status, guess.status, unmatched.status, failed.status, "no_code"} <= set(programs.STATUSES)
+
+
+def test_under_the_letter_prompt_a_printed_letter_is_a_letter_even_when_an_option_reads_as_one():
+    options = ["c", "a", "b", "无"]  # as in real questions whose options are list items
+    assert programs.match_output("B", options) == "C"  # the value prompt: "B" is the option whose text is b
+    assert programs.match_output("B", options, letter_first=True) == "B"
+    assert programs.match_output("答案: B", options, letter_first=True) == "B"
+    assert programs.match_output("b", options, letter_first=True) == "C"  # lower case is the option's text, not a letter
+    assert programs.match_output("无", options, letter_first=True) == "D"  # text that is no letter still matches
+    assert programs.judge("x = 1\nprint('ABCD'[x])", Result("ok", "B\n", "", None, 0.1, 0), options,
+                 letter_first=True).answer == "B"

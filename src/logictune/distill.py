@@ -76,7 +76,10 @@ class DistillConfig:
                               seed=self.seed, **stop)
 
     def runner(self) -> programs.ProgramRunner | None:
-        return programs.ProgramRunner(sandbox.Limits(timeout=self.program_timeout)) if self.method == "program" else None
+        if self.method != "program":
+            return None
+        return programs.ProgramRunner(sandbox.Limits(timeout=self.program_timeout),
+                                      letter_first=self.program_style == "letter")
 
 
 @dataclass

@@ -346,7 +346,8 @@ def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_
     done = {(r["id"], r["question_index"]) for r in read_details(details_file)}
     todo = [p for p in problems if any((p.id, i) not in done for i in range(len(p.questions)))]
     started, tokens = time.perf_counter(), 0
-    runner = (programs.ProgramRunner(sandbox.Limits(timeout=cfg.program_timeout), cfg.sandbox_workers, cfg.count_guesses)
+    runner = (programs.ProgramRunner(sandbox.Limits(timeout=cfg.program_timeout), cfg.sandbox_workers, cfg.count_guesses,
+                                     letter_first=cfg.program_style == "letter")
               if cfg.method == "program" else None)
     details_file.parent.mkdir(parents=True, exist_ok=True)
     with open(details_file, "a", encoding="utf-8") as f:

@@ -171,20 +171,24 @@ def _bool_of(text: str) -> bool | None:
     return True if t in _YES else False if t in _NO else None
 
 
-def _match_line(line: str, options: Sequence[str]) -> str | None:
+def _match_line(line: str, options: Sequence[str], letter_first: bool = False) -> str | None:
     letters = LETTERS[: len(options)]
     norm_options = [_norm(o) for o in options]
     line = line.strip().strip(_QUOTES).strip()
     if not line:
         return None
+    # 2. (first when the prompt asked for the letter) A letter alone ("B", "(B)", "B.") or before its option's text.
+    m = _LETTER_LINE.fullmatch(unicodedata.normalize("NFKC", line))
+    letter = m.group(1) if m and m.group(1) in letters and (
+        not m.group(2) or _norm(m.group(2)) == norm_options[letters.index(m.group(1))]) else None
+    if letter and letter_first:
+        return letter
     # 1. An option's text, up to spacing, quotes and punctuation (also after its letter: "B. text").
     text = _norm(line)
     if hit := _unique([letters[i] for i, o in enumerate(norm_options) if o and o == text]):
         return hit
-    # 2. A letter alone ("B", "(B)", "B.") or in front of its own option's text.
-    m = _LETTER_LINE.fullmatch(unicodedata.normalize("NFKC", line))
-    if m and m.group(1) in letters and (not m.group(2) or _norm(m.group(2)) == norm_options[letters.index(m.group(1))]):
-        return m.group(1)
+    if letter:
+        return letter
     # 3. A number equal to exactly one option's number ("1,000" is a number here, not a tuple).
     if _NUMBER.fullmatch(unicodedata.normalize("NFKC", line).replace(" ", "")):
         number = _number(line)
@@ -213,19 +217,22 @@ def _match_line(line: str, options: Sequence[str]) -> str | None:
         return hit
     # 7. A labelled value ("概率是: 0.14", "result = [1, 2]"): what follows the last colon or equals sign.
     label, sep, value = unicodedata.normalize("NFKC", line).rpartition(":" if ":" in line or "：" in line else "=")
-    return _match_line(value, options) if sep and label.strip() and value.strip() else None
+    return _match_line(value, options, letter_first) if sep and label.strip() and value.strip() else None
 
 
-def match_output(stdout: str, options: Sequence[str]) -> str | None:
+def match_output(stdout: str, options: Sequence[str], *, letter_first: bool = False) -> str | None:
     """The option a program's output answers, or None (unmatched).
 
     The last non-empty line decides (earlier lines are often working); failing that, the whole output
     (a list printed over several lines). Each rule must point at exactly one option, or it is no match.
+    ``letter_first`` (the letter prompt asked for the option's letter): a printed letter is that option even
+    when another option's text is that letter (options ``["c", "a", "b"]``: "B" is B, not the option "b").
     """
     lines = [x for x in stdout.splitlines() if x.strip()]
     if not lines:
         return None
-    return _match_line(lines[-1], options) or (_match_line(" ".join(lines), options) if len(lines) > 1 else None)
+    return (_match_line(lines[-1], options, letter_first)
+            or (_match_line(" ".join(lines), options, letter_first) if len(lines) > 1 else None))
 
 
 # ---------------------------------------------------------------- one program's outcome
@@ -245,14 +252,15 @@ class Outcome:
         return self.answer if self.status == "ok" else None
 
 
-def judge(code: str | None, result: Result | None, options: Sequence[str], *, stdout_cap: int = 2000) -> Outcome:
+def judge(code: str | None, result: Result | None, options: Sequence[str], *, stdout_cap: int = 2000,
+          letter_first: bool = False) -> Outcome:
     """The outcome of one program: ``result`` is the sandbox's run of ``code`` (None when there is no code)."""
     if code is None or result is None:
         return Outcome("no_code", None)
     stdout = result.stdout[-stdout_cap:]
     if result.status != "ok":
         return Outcome(result.status, None, stdout, result.error, result.seconds)
-    answer = match_output(result.stdout, options)
+    answer = match_output(result.stdout, options, letter_first=letter_first)
     status = "unmatched" if answer is None else "guess" if is_guess(code) else "ok"
     return Outcome(status, answer, stdout, None, result.seconds)
 
@@ -278,9 +286,11 @@ class ProgramRunner:
     Samples already judged are kept, so an adaptive round runs only its new programs; ``waited`` is the
     wall time the caller spent blocked on programs."""
 
-    def __init__(self, limits: sandbox.Limits, workers: int = 2, count_guesses: bool = False):
+    def __init__(self, limits: sandbox.Limits, workers: int = 2, count_guesses: bool = False,
+                 letter_first: bool = False):
         self.pool = sandbox.Pool(workers=workers, limits=limits)
         self.count_guesses = count_guesses
+        self.letter_first = letter_first  # the letter prompt: a printed letter is read as a letter first
         self.waited = 0.0
 
     def samples(self, old: Sequence[voting.Sample], completions: Sequence, options: Sequence[str]) -> list[voting.Sample]:
@@ -291,7 +301,7 @@ class ProgramRunner:
         futures = [self.pool.submit(code) if code else None for code in codes]
         out = list(old)
         for c, code, fut in zip(new, codes, futures, strict=True):
-            o = judge(code, fut.result() if fut else None, options)
+            o = judge(code, fut.result() if fut else None, options, letter_first=self.letter_first)
             vote = o.answer if o.status == "ok" or (self.count_guesses and o.status == "guess") else None
             out.append(ProgramSample(c.text, vote, c.logprob, c.tokens, status=o.status, matched=o.answer,
                                      stdout=o.stdout, error=o.error, seconds=round(o.seconds, 3)))
