@@ -3,11 +3,14 @@ skips finished steps instead of redoing them."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
+import shutil
 
 from safetensors.torch import load_file
 
-from logictune import data, demo
+from logictune import data, demo, synth
 
 
 def _cfg(tmp_path, tiny_model_dir, **kw):
@@ -15,7 +18,7 @@ def _cfg(tmp_path, tiny_model_dir, **kw):
                            val_questions=10, epochs=1.0, max_new_tokens=16, batch_size=8, **kw)
 
 
-def test_demo_runs_the_loop_and_resumes(tmp_path, tiny_model_dir):
+def test_demo_runs_the_loop_and_resumes(tmp_path, tiny_model_dir, monkeypatch):
     said: list[str] = []
     ticks: list[tuple[str, int, int]] = []
     cfg = _cfg(tmp_path, tiny_model_dir)
@@ -60,6 +63,9 @@ def test_demo_runs_the_loop_and_resumes(tmp_path, tiny_model_dir):
 
     from logictune.cli import app
 
+    # the CLI's DemoConfig with this test's small sizes: the same settings, so every step is kept
+    monkeypatch.setattr(demo, "DemoConfig", functools.partial(demo.DemoConfig, train_questions=24, val_questions=10,
+                                                              epochs=1.0, max_new_tokens=16, batch_size=8))
     printed = CliRunner().invoke(app, ["demo", "--out-dir", str(out), "--model", str(cfg.model)],
                                  env={"COLUMNS": "80"})
     assert printed.exit_code == 0, printed.output
@@ -68,11 +74,59 @@ def test_demo_runs_the_loop_and_resumes(tmp_path, tiny_model_dir):
     table = [line for line in printed.output.splitlines() if line.startswith("│ ")]
     assert [line.split()[1] for line in table] == ["base", "tuned"]
     assert all(len(line) <= 80 for line in table)  # readable in a plain 80-column log
+    assert not any("redoing" in line for line in printed.output.splitlines())
+
+    # Another generation length: both evaluations are redone (and said so); data and adapter are kept.
+    said.clear()
+    longer = demo.run(dataclasses.replace(cfg, max_new_tokens=20), say=said.append)
+    assert [s.split(",")[0] for s in said if "redoing" in s] == ["base: redoing it", "tuned: redoing it"], said
+    assert any(s.startswith("train: kept") for s in said) and any(s.startswith("data: kept") for s in said)
+    assert all("max_new_tokens" in s for s in said if "redoing" in s)
+    assert {k: (out / k / "pred.details.jsonl").read_bytes() for k in ("base", "tuned")} != preds
+    assert longer.rows[1].train_seconds == tuned.train_seconds
+
+
+def test_a_rerun_with_other_settings_or_inputs_redoes_the_steps_that_used_them(tmp_path, tiny_model_dir):
+    """The demo's record of what each step was made from: seed, --quick's sizes, the --data file's contents
+    and the model's files each redo the steps that used them (checked without running a model)."""
+    said: list[str] = []
+    cfg = _cfg(tmp_path, tiny_model_dir)
+    made = lambda c: demo.Made(c, said.append)  # noqa: E731 - read the record afresh, as a rerun does
+    redone = lambda: [s for s in said if "redoing" in s]  # noqa: E731
+    files = demo.prepare_data(cfg, said.append, made(cfg))
+    first = files["train"].read_bytes()
+    demo.prepare_data(cfg, said.append, made(cfg))
+    assert said[-1].startswith("data: kept")
+    demo.prepare_data(dataclasses.replace(cfg, seed=1), said.append, made(cfg))
+    assert redone() == [f"data: redoing it, {cfg.out_dir / 'data'} was made with other seed"]
+    assert files["train"].read_bytes() != first
+    quick = dataclasses.replace(cfg, seed=1, quick=True, train_questions=None, val_questions=None)
+    demo.prepare_data(quick, said.append, made(quick))
+    assert redone()[-1].endswith("was made with other train_questions, val_questions")
+
+    mine = tmp_path / "mine.jsonl"
+    data.write_problems(synth.generate(20, seed=4, id_prefix="mine").problems, mine)
+    own = dataclasses.replace(cfg, data=mine)
+    demo.prepare_data(own, said.append, made(own))
+    data.write_problems(synth.generate(20, seed=5, id_prefix="mine").problems, mine)  # same name, new contents
+    demo.prepare_data(own, said.append, made(own))
+    assert redone()[-1].endswith("was made with other data content")
+
+    # The model's files: a step made with them is redone once they change, under the same spec.
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    step_out, spec = tmp_path / "step", dataclasses.replace(cfg, model=str(model))
+    made(spec).check("train", {**made(spec).model(), "lr": 1.0}, step_out)  # recorded, then the step ran:
+    step_out.mkdir()
+    made(spec).check("train", {**made(spec).model(), "lr": 1.0}, step_out)
+    assert step_out.exists() and len(redone()) == 4
+    (model / "config.json").write_text((model / "config.json").read_text() + "\n")
+    made(spec).check("train", {**made(spec).model(), "lr": 1.0}, step_out)
+    assert not step_out.exists() and len(redone()) == 5 and redone()[-1].startswith("train: redoing it")
+    assert redone()[-1].endswith("model files")
 
 
 def test_demo_takes_a_labelled_file_of_the_users(tmp_path, tiny_model_dir):
-    from logictune import synth
-
     mine = tmp_path / "mine.jsonl"
     data.write_problems(synth.generate(40, seed=4, id_prefix="mine").problems, mine)
     cfg = _cfg(tmp_path, tiny_model_dir, data=mine)

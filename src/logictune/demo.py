@@ -5,19 +5,24 @@
 
 Each step calls the step's own API and keeps its output in ``out_dir``; a rerun skips what is done
 (predict resumes its details file, train resumes its last checkpoint), so a killed demo picks up
-where it stopped. Nothing here holds step logic.
+where it stopped. ``out_dir/demo.json`` records what each step's output was made from (settings, the
+model's identity, its input files' hashes, logictune's version): a rerun with another ``--model``,
+``--seed``, ``--quick`` or ``--data`` redoes the steps whose inputs changed and says which, rather than
+print a table that mixes old and new results. Nothing here holds step logic.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import data, models, synth
+from . import __version__, data, models, synth
 from .evaluate import wilson
+from .fingerprints import HashCache, fingerprint, model_identity
 
 # Sizes for 2 CPU cores. An easy synthetic example is ~350 tokens; LoRA on the top 6 layers trains at
 # ~260 tokens/s on a core with native bf16 (AVX-512/AMX) and ~15 tokens/s on an fp32-only one, so the
@@ -77,11 +82,50 @@ class DemoResult:
     files: dict = field(default_factory=dict)
 
 
-def prepare_data(cfg: DemoConfig, say: Callable[[str], None]) -> dict:
+class Made:
+    """What each step's kept output was made from (``out_dir/demo.json``), hashes cached beside it."""
+
+    def __init__(self, cfg: DemoConfig, say: Callable[[str], None]):
+        self.cfg, self.say, self.path = cfg, say, cfg.out_dir / "demo.json"
+        self.cache = HashCache(cfg.out_dir / "hashes.json")
+        try:
+            self.steps = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.steps = {}
+
+    def hash(self, path: Path | None) -> str | None:
+        return fingerprint(path, self.cache) if path else None
+
+    def model(self) -> dict:
+        return {"model": self.cfg.model, "model files": model_identity(self.cfg.model, self.cache)}
+
+    def check(self, step: str, inputs: dict, output: Path) -> None:
+        """Remove ``output`` when it was made from other inputs (or nothing says from what), then record
+        these before the step runs: a killed step with the same inputs is continued, not redone."""
+        inputs = json.loads(json.dumps({"logictune": __version__, **inputs}))  # as it reads back from the file
+        old = self.steps.get(step)
+        if old != inputs:
+            if output.exists():
+                changed = [k for k in inputs if old.get(k) != inputs[k]] if old else ["not recorded"]
+                self.say(f"{step}: redoing it, {output} was made with other {', '.join(changed)}")
+                shutil.rmtree(output) if output.is_dir() else output.unlink()
+            self.steps[step] = inputs
+            data.atomic_write_text(self.path, json.dumps(self.steps, ensure_ascii=False, indent=2) + "\n")
+        self.cache.save()
+
+
+def prepare_data(cfg: DemoConfig, say: Callable[[str], None], made: Made) -> dict:
     """train/val problem files (and the training side's rationales, for synthetic data) in out_dir."""
     out = cfg.out_dir
     files = {"train": out / "data" / "train.jsonl", "val": out / "data" / "val.jsonl",
              "rationales": out / "data" / "rationales.jsonl" if cfg.data is None else None}
+    if cfg.data is None:
+        inputs = {"seed": cfg.seed, "families": cfg.families, "difficulty": cfg.difficulty,
+                  "train_questions": cfg.sizes["train_questions"], "val_questions": cfg.sizes["val_questions"]}
+    else:
+        inputs = {"data": str(cfg.data), "data content": made.hash(cfg.data), "seed": cfg.seed,
+                  "val_fraction": cfg.val_fraction}
+    made.check("data", inputs, out / "data")
     if files["train"].exists() and files["val"].exists():
         say(f"data: kept {files['train'].parent}")
         return files
@@ -105,12 +149,15 @@ def prepare_data(cfg: DemoConfig, say: Callable[[str], None]) -> dict:
     return files
 
 
-def evaluate_model(name: str, cfg: DemoConfig, val: Path, out: Path, adapter: Path | None = None,
+def evaluate_model(name: str, cfg: DemoConfig, made: Made, val: Path, out: Path, adapter: Path | None = None,
                    progress: Callable[[int, int], None] | None = None) -> Row:
     """Answer the validation side (one greedy chain a question) and score it."""
     from . import evaluate, predict
     from .engines import get_engine
 
+    made.check(name, {**made.model(), "val content": made.hash(val), "adapter": str(adapter) if adapter else None,
+                      "adapter content": made.hash(adapter), "max_new_tokens": cfg.max_new_tokens,
+                      "seed": cfg.seed}, out)
     problems = data.load_problems(val)
     pred = out / "pred.jsonl"
     if not pred.exists():
@@ -133,12 +180,16 @@ def evaluate_model(name: str, cfg: DemoConfig, val: Path, out: Path, adapter: Pa
                answered=sum(not r["fallback"] for r in details) / max(n, 1), seconds=seconds)
 
 
-def train_adapter(cfg: DemoConfig, files: dict, say: Callable[[str], None]) -> tuple[Path, float]:
+def train_adapter(cfg: DemoConfig, made: Made, files: dict, say: Callable[[str], None]) -> tuple[Path, float]:
     """LoRA SFT on the training side; returns the adapter dir and the training time (kept across reruns)."""
     from . import train as tr
     from .train_config import load_config
 
     run = cfg.out_dir / "adapter"
+    made.check("train", {**made.model(), "train content": made.hash(files["train"]),
+                         "rationales content": made.hash(files["rationales"]), "epochs": cfg.sizes["epochs"],
+                         "lr": cfg.lr, "grad_accum": cfg.grad_accum, "top_layers": cfg.top_layers,
+                         "seed": cfg.seed}, run)
     timing = run / "demo_timing.json"
     if timing.exists():
         say(f"train: kept {run}")
@@ -160,7 +211,8 @@ def run(cfg: DemoConfig, say: Callable[[str], None] = print,
         progress: Callable[[str, int, int], None] | None = None) -> DemoResult:
     """The loop end to end; ``progress(stage, done, total)`` is called as questions are answered."""
     say(f"model: {models.fetch(cfg.model) if cfg.model in models.REGISTRY else cfg.model}")
-    files = prepare_data(cfg, say)
+    made = Made(cfg, say)
+    files = prepare_data(cfg, say, made)
     total = sum(len(p.questions) for p in data.load_problems(files["val"]))
 
     def counter(stage: str):
@@ -172,10 +224,11 @@ def run(cfg: DemoConfig, say: Callable[[str], None] = print,
                 progress(stage, done["n"], total)
         return tick
 
-    base = evaluate_model("base", cfg, files["val"], cfg.out_dir / "base", progress=counter("base"))
+    base = evaluate_model("base", cfg, made, files["val"], cfg.out_dir / "base", progress=counter("base"))
     say(f"base: accuracy {base.accuracy:.3f} ({base.correct}/{base.n})")
-    adapter, train_seconds = train_adapter(cfg, files, say)
-    tuned = evaluate_model("tuned", cfg, files["val"], cfg.out_dir / "tuned", adapter, progress=counter("tuned"))
+    adapter, train_seconds = train_adapter(cfg, made, files, say)
+    tuned = evaluate_model("tuned", cfg, made, files["val"], cfg.out_dir / "tuned", adapter,
+                           progress=counter("tuned"))
     tuned.train_seconds = train_seconds
     say(f"tuned: accuracy {tuned.accuracy:.3f} ({tuned.correct}/{tuned.n})")
     result = DemoResult([base, tuned], cfg.out_dir / "tuned" / "report" / "report.md", adapter, files)
