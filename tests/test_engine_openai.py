@@ -139,3 +139,41 @@ def test_a_stop_string_the_server_left_out_is_put_back():
     assert openai_engine._parse(reply("1. 甲说真话。\n", "stop", stop_reason=None)).text == "1. 甲说真话。\n"  # EOS
     assert openai_engine._parse(reply("答案是：B\n", "stop", stop_reason="答案是：B\n")).text == "答案是：B\n"
     assert openai_engine._parse(reply("1. 甲", "length", stop_reason=None)).text == "1. 甲"
+
+
+# A chain that writes a hypothetical answer line before its real one (issue 15 item 10).
+CONDITIONAL_CHAIN = "分析：如果答案是：B。那么甲说谎，矛盾。\n所以答案是：A。\n多余的话"
+
+
+def _chain_responder(body: dict, seed: int):
+    """Replies with the rest of CONDITIONAL_CHAIN after what the prompt already ends with: a model that
+    writes the same chain whether asked once or asked to go on from part of it."""
+    from logictune.testserver import Reply
+
+    prompt = body["prompt"]
+    done = next(k for k in range(len(CONDITIONAL_CHAIN), -1, -1) if prompt.endswith(CONDITIONAL_CHAIN[:k]))
+    rest = CONDITIONAL_CHAIN[done:][: body["max_tokens"]]  # one token a character
+    return Reply(rest, len(prompt), len(rest), [-0.1] * len(rest))
+
+
+def test_a_stop_string_on_a_conditional_answer_line_does_not_end_the_chain():
+    """The server stops on the plain stop strings (``--max-stop 0``, as vllm serve takes them all) and so on
+    "如果答案是：B。"; the hf engine's regex passes over it. The engine goes on from the text so far and ends
+    at the real answer line, as the hf engine would."""
+    from logictune import voting
+
+    sp = SamplingParams(max_new_tokens=100, temperature=0, stop=prompts.answer_stop_strings(4),
+                        stop_regex=prompts.answer_stop_regex(4))
+    with TestServer(_chain_responder) as server:
+        engine = OpenAIEngine("m", base_url=server.url, max_stop=None)
+        [[chain]] = engine.generate(["题目。\n"], 1, sp)
+        asked = [e for e in server.log if e["status"] == 200]
+    assert chain.text == "分析：如果答案是：B。那么甲说谎，矛盾。\n所以答案是：A。"
+    assert voting.extract_answer(chain.text, 4) == "A" and chain.n_tokens == len(chain.text)
+    assert len(asked) == 2  # the chain and its continuation
+    # Without a budget left after the first stop, the chain ends there: no answer, decided by likelihood.
+    with TestServer(_chain_responder) as server:
+        short = SamplingParams(**{**sp.__dict__, "max_new_tokens": len("分析：如果答案是：B。")})
+        [[chain]] = OpenAIEngine("m", base_url=server.url, max_stop=None).generate(["题目。\n"], 1, short)
+    assert chain.text == "分析：如果答案是：B。" and len([e for e in server.log if e["status"] == 200]) == 1
+    assert voting.extract_answer(chain.text, 4) is None

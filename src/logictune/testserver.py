@@ -3,6 +3,9 @@ on demand, and a log of every request, so a test can count what was paid for.
 
 Production code talks to it through the real ``openai`` client, unchanged: ``base_url=server.url``.
 
+Stop strings are honoured as ``vllm serve`` honours them: the text ends before the first one, which the
+reply names in ``stop_reason``.
+
 Faults (each request draws at most one, at the given rates): ``429`` with ``Retry-After``, ``500``,
 ``slow`` (the reply comes after ``slow_seconds``, past the client's timeout), ``truncated`` (the body
 stops half way and the connection closes), ``drop`` (the connection closes with no reply). ``wrong`` is a
@@ -58,6 +61,21 @@ class Reply:
     completion_tokens: int
     token_logprobs: list[float] | None = None
     top_logprobs: dict[str, float] | None = None  # of the first token, for option scoring
+    stop_reason: str | None = None  # the stop string that ended the text (vLLM's extension), left out of it
+
+
+def apply_stop(reply: Reply, stops: list[str]) -> Reply:
+    """The reply cut before the first of ``stops`` in it, as vLLM serves one: the stop string left out of
+    the text and named in ``stop_reason``; tokens and log-probs shrink to what was generated (the stop
+    string's included)."""
+    hits = [(reply.text.find(s), s) for s in stops if s and s in reply.text]
+    if not hits:
+        return reply
+    at, stop = min(hits)
+    keep = (at + len(stop)) / max(len(reply.text), 1)
+    lps = reply.token_logprobs[: round(len(reply.token_logprobs) * keep)] if reply.token_logprobs else None
+    return Reply(reply.text[:at], reply.prompt_tokens, round(reply.completion_tokens * keep), lps,
+                 reply.top_logprobs, stop)
 
 
 Responder = Callable[[dict, int], Reply]  # (request body, seed) -> reply
@@ -234,7 +252,7 @@ def _body(kind: str, model: str, reply: Reply, body: dict) -> dict:
                     if body.get("logprobs") else None)
         return {**common, "object": "chat.completion", "choices": [{
             "index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop",
-            "logprobs": logprobs}]}
+            "stop_reason": reply.stop_reason, "logprobs": logprobs}]}
     logprobs = None
     if body.get("logprobs") is not None:
         logprobs = {"tokens": [""] * len(lps), "token_logprobs": lps, "text_offset": [0] * len(lps),
@@ -242,7 +260,8 @@ def _body(kind: str, model: str, reply: Reply, body: dict) -> dict:
         if body.get("max_tokens") == 1:
             logprobs["top_logprobs"] = [reply.top_logprobs or {}]
     return {**common, "object": "text_completion", "choices": [{
-        "index": 0, "text": reply.text, "finish_reason": "stop", "logprobs": logprobs}]}
+        "index": 0, "text": reply.text, "finish_reason": "stop", "stop_reason": reply.stop_reason,
+        "logprobs": logprobs}]}
 
 
 def _handler(server: TestServer):
@@ -322,7 +341,7 @@ def _handler(server: TestServer):
                 self.close_connection = True
                 return None
             time.sleep(server.faults.slow_seconds if fault == "slow" else server.delay)
-            reply = server.responder(body, seed)
+            reply = apply_stop(server.responder(body, seed), list(body.get("stop") or []))
             if server._wrong(body, seed):
                 entry["wrong"] = True
                 reply.text = _ANSWER_LINE.sub(lambda m: "答案是：" + ("B" if m.group(1) == "A" else "A"), reply.text)

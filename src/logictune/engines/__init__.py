@@ -6,6 +6,7 @@ Engines never parse answers or vote: that is :mod:`logictune.voting`'s job.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -44,6 +45,17 @@ def chain_seed(*parts) -> int:
     A hash, not ``seed + j``: neighbouring seeds of one generator must not give related streams.
     """
     return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:8], "big") >> 1
+
+
+def false_stop(text: str, sampling: SamplingParams) -> bool:
+    """Whether a plain stop string ended ``text`` where the stop regex does not: an answer line right after
+    a conditional ("如果答案是：B。"), which extraction skips and the hf engine's regex stop passes over.
+
+    Engines that stop on plain strings (vLLM, servers) then continue the chain from its text so far, so
+    every engine ends a chain where the hf engine would (the README's "stop strings and conditionals").
+    """
+    return (bool(sampling.stop_regex) and any(text.endswith(s) for s in sampling.stop)
+            and re.search(sampling.stop_regex, text) is None)
 
 
 def per_prompt(sampling: SamplingParams | Sequence[SamplingParams], n_prompts: int) -> list[SamplingParams]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import teachers
-from . import Completion, SamplingParams
+from . import Completion, SamplingParams, false_stop
 
 MoreFn = Callable[[int, list[Completion]], int]
 DoneFn = Callable[[int, list[Completion]], None]
@@ -257,22 +257,31 @@ class OpenAIEngine:
         self._fatal = None
         results: list[list[Completion]] = [[] for _ in prompts]
 
-        async def chain(body: dict, sample: int, seed: int, stop_regex: str | None) -> Completion:
+        async def chain(body: dict, sample: int, seed: int, sp: SamplingParams) -> Completion:
             reply = await self._ask(client, sem, body, sample, seed)
             if isinstance(reply, Failure):
                 return Completion("", finish_reason=reply.kind, n_tokens=0, error=reply.reason)
+            text, logprob, tokens = reply.text, reply.logprob, reply.completion_tokens
+            # A stop string sent to the server that ended the text on a conditional answer line (vLLM says
+            # which stop it was, so the text ends with it): go on from the text so far, as a text prompt.
+            while "stop" in body and "prompt" in body and false_stop(text, sp) and tokens < sp.max_new_tokens:
+                more = await self._ask(client, sem, {**body, "prompt": body["prompt"] + text,
+                                                     "max_tokens": sp.max_new_tokens - tokens}, sample, seed)
+                if isinstance(more, Failure) or not more.text:
+                    break
+                reply, text, logprob, tokens = more, text + more.text, logprob + more.logprob, \
+                    tokens + more.completion_tokens
             if self.progress:
-                self.progress(0, reply.completion_tokens)
-            text, finish = cut_at_stop(reply.text, stop_regex), reply.finish_reason
-            if text != reply.text:
-                finish = "stop"
-            return Completion(text, logprob=reply.logprob, finish_reason=finish, n_tokens=reply.completion_tokens)
+                self.progress(0, tokens)
+            cut = cut_at_stop(text, sp.stop_regex)
+            return Completion(cut, logprob=logprob, finish_reason="stop" if cut != text else reply.finish_reason,
+                              n_tokens=tokens)
 
         async def run_prompt(i: int) -> None:
             body, seed, k = self.request(prompts[i], sampling[i]), sampling[i].seed, n
             while k > 0:
                 start = len(results[i])
-                results[i].extend(await asyncio.gather(*(chain(body, j, seed, sampling[i].stop_regex)
+                results[i].extend(await asyncio.gather(*(chain(body, j, seed, sampling[i])
                                                          for j in range(start, start + k))))
                 k = more(i, results[i]) if more else 0
             if self.progress:

@@ -6,8 +6,10 @@ it says how to install it. Adaptive voting runs in rounds: every prompt's chains
 later rounds find its KV in the prefix cache, so only the new chains cost compute.
 
 Chains stop on the answer line as in the hf engine: vLLM stops on plain strings (``SamplingParams.stop``,
-kept in the text), and each completion is then cut at the first token where ``stop_regex`` matches, so
-both engines keep the same text of the same chain.
+kept in the text), and each completion is then cut at the first token where ``stop_regex`` matches. A plain
+stop the regex does not accept (an answer line after a conditional, "如果答案是：B。") is not an end: the
+chain goes on from its text so far (see :func:`logictune.engines.false_stop`), so both engines end a chain
+at the same answer line.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from . import Completion, SamplingParams, chain_seed, per_prompt
+from . import Completion, SamplingParams, chain_seed, false_stop, per_prompt
 
 MoreFn = Callable[[int, list[Completion]], int]
 DoneFn = Callable[[int, list[Completion]], None]
-_TAIL_TOKENS = 24  # as in the hf engine: the stop regex looks at the decoded tail only
 _LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # what vLLM's max_lora_rank accepts
 _TOP_LOGPROBS = 20  # vLLM's default max_logprobs: option letters outside them get a floor
 _MISSING_LOGPROB = -1e4
@@ -90,14 +92,15 @@ class VLLMEngine:
         results: list[list[Completion]] = [[] for _ in prompts]
         pending = [(i, n) for i in range(len(prompts))]
         while pending:
-            requests = [self._params(params[i], k, (chain_seed(params[i].seed) >> 2) + len(results[i]))
-                        for i, k in pending]
+            seeds = {i: (chain_seed(params[i].seed) >> 2) + len(results[i]) for i, _ in pending}
+            requests = [self._params(params[i], k, seeds[i]) for i, k in pending]
             outputs = self.llm.generate([prompts[i] for i, _ in pending], requests, use_tqdm=False,
                                         lora_request=self.lora)
             next_round = []
             for (i, _), out in zip(pending, outputs, strict=True):
                 for c in sorted(out.outputs, key=lambda c: c.index):
-                    results[i].append(self._completion(c, stops.get(params[i].stop_regex)))
+                    ids, logprobs, _, finish = self._go_on(prompts[i], params[i], c, seeds[i] + c.index)
+                    results[i].append(self._completion(ids, logprobs, finish, stops.get(params[i].stop_regex)))
                     if self.progress:
                         self.progress(0, results[i][-1].tokens)
                 extra = more(i, list(results[i])) if more else 0
@@ -108,16 +111,32 @@ class VLLMEngine:
             pending = next_round
         return results
 
-    def _completion(self, c, stop: re.Pattern | None) -> Completion:
-        ids = list(c.token_ids)
-        logprobs = [lp[t].logprob for lp, t in zip(c.logprobs or [], ids, strict=False)]
-        finish = "length" if c.finish_reason == "length" else ("stop" if isinstance(c.stop_reason, str) else "eos")
-        if stop and stop.search(c.text):
-            # Cut where the hf engine would have stopped: at the first token whose decoded tail matches.
-            cut = next((k for k in range(1, len(ids) + 1)
-                        if stop.search(self.tokenizer.decode(ids[max(0, k - _TAIL_TOKENS):k]))), None)
-            if cut is not None:
-                ids, logprobs, finish = ids[:cut], logprobs[:cut], "stop"
+    def _go_on(self, prompt: str, sp: SamplingParams, c, seed: int) -> tuple[list[int], list[float], str, str]:
+        """Chain ``c`` (seeded ``seed``) as tokens, log-probs, text and finish; a plain stop on a conditional
+        answer line is continued, from the prompt plus the text so far, until a real stop, the end or
+        ``max_new_tokens`` (the continuation re-reads the text, so a token may merge across the seam)."""
+        ids, logprobs, text, finish = list(c.token_ids), _logprobs(c), c.text, _finish(c)
+        while finish == "stop" and false_stop(text, sp) and len(ids) < sp.max_new_tokens:
+            rest = replace(sp, max_new_tokens=sp.max_new_tokens - len(ids))
+            [out] = self.llm.generate([prompt + text], [self._params(rest, 1, chain_seed(seed, len(ids)) >> 2)],
+                                      use_tqdm=False, lora_request=self.lora)
+            more = out.outputs[0]
+            if not more.token_ids:
+                break
+            ids, logprobs, text, finish = ids + list(more.token_ids), logprobs + _logprobs(more), text + more.text, \
+                _finish(more)
+        return ids, logprobs, text, finish
+
+    def _completion(self, ids: list[int], logprobs: list[float], finish: str, stop: re.Pattern | None) -> Completion:
+        if stop and stop.search(self.tokenizer.decode(ids)):
+            # Cut where the answer line ends: after the first token whose decoded prefix matches. The whole
+            # prefix, not a tail, so the regex always sees a conditional before "答案" (a prefix that matches
+            # keeps matching as it grows: a binary search finds the first).
+            lo, hi = 1, len(ids)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if stop.search(self.tokenizer.decode(ids[:mid])) else (mid + 1, hi)
+            ids, logprobs, finish = ids[:lo], logprobs[:lo], "stop"
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
         return Completion(text, ids, float(sum(logprobs)), finish)
 
@@ -133,3 +152,11 @@ class VLLMEngine:
             if self.progress:
                 self.progress(1, 0)
         return scores
+
+
+def _logprobs(c) -> list[float]:
+    return [lp[t].logprob for lp, t in zip(c.logprobs or [], c.token_ids, strict=False)]
+
+
+def _finish(c) -> str:
+    return "length" if c.finish_reason == "length" else ("stop" if isinstance(c.stop_reason, str) else "eos")
