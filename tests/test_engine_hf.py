@@ -168,6 +168,30 @@ def test_stop_regex_ends_a_chain_at_the_answer_line(tiny, real_prompts):
     assert c.token_ids == greedy.token_ids[:first]
 
 
+def test_a_match_the_lookbehind_skipped_never_stops_the_chain_later(tiny, real_prompts):
+    """The stop regex skips a hypothetical (``如果答案是：B。``) by a lookbehind. When that context slides out of
+    the decoded window, the old line must not stop the chain: only a match the newest token completes does."""
+    from logictune.engines import STOP_WINDOW_TOKENS, stop_reached
+
+    model, tokenizer = tiny
+    engine = HFEngine(model, tokenizer, batch_size=4)
+    n = STOP_WINDOW_TOKENS + 30
+    greedy = engine.generate(real_prompts[:1], 1, SamplingParams(max_new_tokens=n, temperature=0))[0][0]
+    ids = greedy.token_ids
+    assert greedy.finish_reason == "length" and len(ids) == n
+    text = tokenizer.decode(ids)
+    context, needle = tokenizer.decode(ids[8:10]), tokenizer.decode(ids[10:12])
+    assert text.count(context + needle) == 1 and context and needle
+    skipped = f"(?<!{re.escape(context)}){re.escape(needle)}"  # the one place the needle is, the context skips
+    c = engine.generate(real_prompts[:1], 1, SamplingParams(max_new_tokens=n, temperature=0, stop_regex=skipped))[0][0]
+    assert c.finish_reason == "length" and c.token_ids == ids
+    # The rule itself: a match ending before the newest token's text is an old one.
+    stop = re.compile(r"(?<!如果)答案是：B。")
+    assert stop_reached(stop, "所以答案是：B。", 1)
+    assert not stop_reached(stop, "答案是：B。然后继续", 2)
+    assert not stop_reached(stop, "如果答案是：B。", 1)
+
+
 def test_score_next_token_matches_a_forward_pass(tiny, real_prompts):
     model, tokenizer = tiny
     engine = HFEngine(model, tokenizer, batch_size=3)

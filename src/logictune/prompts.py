@@ -124,7 +124,7 @@ PROGRAM_INSTRUCTIONS = {
              "不要输出选项字母。只输出一个 ```python 代码块。",
 }
 # A program ends with its closing fence: stop there (the opening fence carries a language tag, so it never
-# matches). The hf engine looks at the decoded tail only, which this regex needs.
+# matches). The hf and llama.cpp engines look at the decoded tail (engines.STOP_WINDOW_TOKENS).
 PROGRAM_STOP_REGEX = r"\n```[ \t]*\n"
 PROGRAM_STOP_STRINGS = ["\n```\n"]
 

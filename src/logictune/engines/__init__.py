@@ -39,6 +39,20 @@ class SamplingParams:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
 
 
+STOP_WINDOW_TOKENS = 48  # hf and llama.cpp look for the stop regex in this many decoded tokens of a chain
+
+
+def stop_reached(stop: re.Pattern, window: str, new_chars: int) -> bool:
+    """Whether ``stop`` matches in ``window`` (a chain's decoded tail) with its match ending in the last
+    ``new_chars`` characters, those the newest token added.
+
+    A match ending earlier was passed over when it was new, because its context (``如果答案是：B。``) kept the
+    regex's lookbehind from matching; once that context slid out of the window it would match, and stop the
+    chain tokens after a hypothetical. Only a match the newest token completes is a stop."""
+    floor = len(window) - max(new_chars, 1)
+    return any(m.end() > floor for m in stop.finditer(window))
+
+
 def chain_seed(*parts) -> int:
     """A 63-bit seed from its parts, e.g. (seed, problem id, question index) or (prompt seed, chain index).
 

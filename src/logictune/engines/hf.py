@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import Completion, SamplingParams, chain_seed, per_prompt
+from . import STOP_WINDOW_TOKENS, Completion, SamplingParams, chain_seed, per_prompt, stop_reached
 
 # Compact the batch once this share of its rows has finished: copying the KV cache costs about as
 # much as a few decode steps, so doing it for every finished row would cost more than it saves.
 _COMPACT_SHARE = 0.25
-_TAIL_TOKENS = 24  # the stop regex looks at the decoded tail only
 # A shared prefix becomes a node of its own only if it saves this many tokens over its parent: a node costs
 # a trie level (one more forward call) and a cache slot, worth about as much as a few dozen tokens on a CPU.
 _MIN_SHARED = 16
@@ -138,7 +137,8 @@ class HFEngine:
                     else:
                         row.tokens.append(tok)
                         row.logprob += lp
-                        if stop and stop.search(self.tokenizer.decode(row.tokens[-_TAIL_TOKENS:])):
+                        if stop and stop_reached(stop, self.tokenizer.decode(row.tokens[-STOP_WINDOW_TOKENS:]),
+                                                 len(self.tokenizer.decode(row.tokens[-1:]))):
                             row.finish = "stop"
                         elif len(row.tokens) >= params[i].max_new_tokens:
                             row.finish = "length"

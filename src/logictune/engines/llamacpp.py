@@ -23,9 +23,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import Completion, SamplingParams, chain_seed, per_prompt
+from . import STOP_WINDOW_TOKENS, Completion, SamplingParams, chain_seed, per_prompt, stop_reached
 
-_TAIL_TOKENS = 24  # as in the hf engine: the stop regex looks at the decoded tail only
 _CHUNK = 512  # tokens per llama_decode call while prefilling
 
 
@@ -123,7 +122,8 @@ class LlamaCppEngine:
             ids.append(token)
             pieces.append(self._piece(token))
             logprob += lp
-            if stop and stop.search(b"".join(pieces[-_TAIL_TOKENS:]).decode("utf-8", "ignore")):
+            if stop and stop_reached(stop, b"".join(pieces[-STOP_WINDOW_TOKENS:]).decode("utf-8", "ignore"),
+                                     len(pieces[-1].decode("utf-8", "ignore"))):
                 finish = "stop"
                 break
             if len(ids) < sp.max_new_tokens:
