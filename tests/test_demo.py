@@ -8,6 +8,7 @@ import functools
 import json
 import shutil
 
+import pytest
 from safetensors.torch import load_file
 
 from logictune import data, demo, synth
@@ -124,6 +125,16 @@ def test_a_rerun_with_other_settings_or_inputs_redoes_the_steps_that_used_them(t
     made(spec).check("train", {**made(spec).model(), "lr": 1.0}, step_out)
     assert not step_out.exists() and len(redone()) == 5 and redone()[-1].startswith("train: redoing it")
     assert redone()[-1].endswith("model files")
+
+
+def test_an_output_the_demo_did_not_record_making_is_refused_not_removed(tmp_path, tiny_model_dir):
+    cfg = _cfg(tmp_path, tiny_model_dir)
+    theirs = cfg.out_dir / "data" / "train.jsonl"  # `--out-dir .` where the user keeps data/
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("the user's own file\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="does not say this demo made it"):
+        demo.prepare_data(cfg, print, demo.Made(cfg, print))
+    assert theirs.read_text(encoding="utf-8") == "the user's own file\n"
 
 
 def test_demo_takes_a_labelled_file_of_the_users(tmp_path, tiny_model_dir):

@@ -100,13 +100,17 @@ class Made:
         return {"model": self.cfg.model, "model files": model_identity(self.cfg.model, self.cache)}
 
     def check(self, step: str, inputs: dict, output: Path) -> None:
-        """Remove ``output`` when it was made from other inputs (or nothing says from what), then record
-        these before the step runs: a killed step with the same inputs is continued, not redone."""
+        """Remove ``output`` when this demo recorded making it from other inputs, then record these before
+        the step runs: a killed step with the same inputs is continued, not redone. An ``output`` that no
+        record says this demo made (``--out-dir .`` holding the user's own ``data/``) is refused, never removed."""
         inputs = json.loads(json.dumps({"logictune": __version__, **inputs}))  # as it reads back from the file
         old = self.steps.get(step)
+        if old is None and output.exists():
+            raise ValueError(f"{output} exists, and {self.path} does not say this demo made it: it is not "
+                             "removed or reused; move it away or choose another --out-dir")
         if old != inputs:
             if output.exists():
-                changed = [k for k in inputs if old.get(k) != inputs[k]] if old else ["not recorded"]
+                changed = [k for k in inputs if old.get(k) != inputs[k]]
                 self.say(f"{step}: redoing it, {output} was made with other {', '.join(changed)}")
                 shutil.rmtree(output) if output.is_dir() else output.unlink()
             self.steps[step] = inputs
