@@ -177,3 +177,39 @@ def test_a_stop_string_on_a_conditional_answer_line_does_not_end_the_chain():
         [[chain]] = OpenAIEngine("m", base_url=server.url, max_stop=None).generate(["题目。\n"], 1, short)
     assert chain.text == "分析：如果答案是：B。" and len([e for e in server.log if e["status"] == 200]) == 1
     assert voting.extract_answer(chain.text, 4) is None
+
+
+def test_a_blocking_callback_does_not_stall_the_requests_in_flight(monkeypatch):
+    """distill --method program runs programs in ``more``/``on_done`` (seconds each): the replies still in
+    flight must be received meanwhile, not wait for the callback."""
+    import threading
+    import time as _time
+
+    from logictune.testserver import Reply, request_text
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
+
+    def responder(body, seed):
+        if "second" in request_text(body):
+            _time.sleep(0.5)  # arrives while the first prompt's callback runs
+        return Reply("答案是：A", 5, 3)
+
+    replies, second_in = [], threading.Event()
+
+    def progress(_prompts, tokens):
+        if tokens:
+            replies.append(tokens)
+            if len(replies) == 2:
+                second_in.set()
+
+    seen = {}
+
+    def on_done(i, chains):
+        if i == 0:  # blocks like a sandbox run, until the other reply is in (or gives up)
+            seen["second reply while blocked"] = second_in.wait(timeout=5)
+
+    with TestServer(responder) as server:
+        engine = OpenAIEngine("m", base_url=server.url, concurrency=2, progress=progress)
+        engine.generate([[{"role": "user", "content": "first"}], [{"role": "user", "content": "second"}]], 1,
+                        SamplingParams(max_new_tokens=8), on_done=on_done)
+    assert seen == {"second reply while blocked": True}

@@ -22,6 +22,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -277,17 +278,22 @@ class OpenAIEngine:
             return Completion(cut, logprob=logprob, finish_reason="stop" if cut != text else reply.finish_reason,
                               n_tokens=tokens)
 
+        # The caller's callbacks may block (programs run in the sandbox for seconds): they run one at a time
+        # on a thread of their own, so the requests in flight and their timers never wait on them.
+        callbacks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-callbacks")
+        loop = asyncio.get_running_loop()
+
         async def run_prompt(i: int) -> None:
             body, seed, k = self.request(prompts[i], sampling[i]), sampling[i].seed, n
             while k > 0:
                 start = len(results[i])
                 results[i].extend(await asyncio.gather(*(chain(body, j, seed, sampling[i])
                                                          for j in range(start, start + k))))
-                k = more(i, results[i]) if more else 0
+                k = await loop.run_in_executor(callbacks, more, i, results[i]) if more else 0
             if self.progress:
                 self.progress(1, 0)
             if on_done:
-                on_done(i, results[i])
+                await loop.run_in_executor(callbacks, on_done, i, results[i])
 
         try:
             async with asyncio.TaskGroup() as tg:
@@ -296,6 +302,7 @@ class OpenAIEngine:
         except BaseExceptionGroup as group:  # the first failure, as itself (the others were cancelled)
             raise group.exceptions[0] from None
         finally:
+            callbacks.shutdown(wait=True)
             await client.close()
         return results
 
