@@ -238,6 +238,21 @@ def test_resume_refuses_details_without_a_run_file_and_another_engine_or_dtype(t
         predict.predict(problems, ScriptedEngine(lambda p, k: "A"), _FakeTokenizer(), out, cfg, run_info=info)
 
 
+def test_resume_refuses_a_setting_recorded_before_and_absent_now_and_an_out_predict_did_not_write(tmp_path):
+    problems = data.load_problems(write_problems(tmp_path / "gold.jsonl", n_problems=2))
+    out = tmp_path / "pred.jsonl"
+    cfg = predict.PredictConfig(votes=1, adaptive=False)
+    predict.predict(problems, ScriptedEngine(lambda p, k: "A"), _FakeTokenizer(), out, cfg,
+                    run_info={"model": "m", "few_shot": 2})
+    with pytest.raises(ValueError, match=re.escape("few_shot: 2 -> None")):  # a few-shot run resumed zero-shot
+        predict.predict(problems, ScriptedEngine(lambda p, k: "A"), _FakeTokenizer(), out, cfg, run_info={"model": "m"})
+    theirs = tmp_path / "theirs.jsonl"  # not predict's: no details beside it, no run record
+    theirs.write_text("someone's file\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="settings that made it are unknown"):
+        predict.predict(problems, ScriptedEngine(lambda p, k: "A"), _FakeTokenizer(), theirs, cfg)
+    assert theirs.read_text(encoding="utf-8") == "someone's file\n"
+
+
 def test_a_second_run_on_the_same_out_refuses_and_names_the_holder(tmp_path):
     problems = data.load_problems(write_problems(tmp_path / "gold.jsonl", n_problems=1))
     out = tmp_path / "pred.jsonl"

@@ -159,7 +159,9 @@ def check_run(info: Path, outputs: Sequence[Path], run_info: dict, overwrite: bo
                          "command's file?); pass --overwrite to start over, or choose another --out")
     elif there:
         old = json.loads(info.read_text(encoding="utf-8"))
-        changed = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in run_info.items() if old.get(k) != v]
+        # Both ways: a setting recorded before and not now (a few-shot run resumed zero-shot) differs too.
+        changed = [f"{k}: {old.get(k)!r} -> {run_info.get(k)!r}" for k in sorted(set(old) | set(run_info), key=str)
+                   if old.get(k) != run_info.get(k)]
         if changed:
             raise ValueError(f"{there[0]} was written with other settings ({'; '.join(changed)}); "
                              "rerun with the same ones to resume, or pass --overwrite to start over")
@@ -342,7 +344,7 @@ def _state(problem: data.Problem, index: int, cfg: PredictConfig) -> QuestionSta
 def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_info, overwrite, on_written) -> dict:
     details_file = data.details_path(out)
     run_info = {"engine": type(engine).__name__, **(run_info or {})}
-    check_run(run_path(out), [details_file], {**run_info, **run_settings(cfg)}, overwrite)
+    check_run(run_path(out), [details_file, out], {**run_info, **run_settings(cfg)}, overwrite)
     done = {(r["id"], r["question_index"]) for r in read_details(details_file)}
     todo = [p for p in problems if any((p.id, i) not in done for i in range(len(p.questions)))]
     started, tokens = time.perf_counter(), 0
