@@ -525,3 +525,21 @@ def test_a_local_teacher_and_star_generate_with_the_adapter_merged(tmp_path, tin
     assert result.exit_code == 0, result.output
     [model] = seen
     assert not hasattr(model, "peft_config") and not any("lora" in n for n, _ in model.named_modules())
+
+
+def test_a_teacher_is_sent_no_top_k_unless_asked(tmp_path):
+    from logictune.testserver import scripted_teacher
+
+    problems = data.load_problems(write_problems(tmp_path / "d.jsonl", 2))
+    sent: list[object] = []
+
+    def teacher(body, seed):
+        sent.append(body.get("top_k", "absent"))
+        return scripted_teacher(body, seed)
+
+    for cfg, name in ((ds.DistillConfig(), "default"), (ds.DistillConfig(top_k=20), "asked")):
+        sent.clear()
+        with TestServer(teacher) as server:
+            engine = OpenAIEngine("m", base_url=server.url)
+            ds.distill(problems, engine, tmp_path / f"{name}.jsonl", cfg, source="openai:m")
+        assert set(sent) == ({"absent"} if name == "default" else {20}), name

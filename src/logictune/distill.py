@@ -51,6 +51,9 @@ class DistillConfig:
     temperature: float = 0.7
     top_p: float = 0.95
     seed: int = 0
+    # A teacher samples as its API does unless told: 0 sends no top_k (a hosted API may refuse it, or change
+    # its sampling); STaR's own chains use predict's sampling, top_k included.
+    top_k: int = 0
     expected_completion_tokens: int = 300  # for the cost estimate: a short derivation
     # self (STaR) only
     adaptive: bool = True
@@ -73,7 +76,7 @@ class DistillConfig:
         stop = ({"stop_regex": prompts.PROGRAM_STOP_REGEX, "stop": list(prompts.PROGRAM_STOP_STRINGS)}
                 if self.method == "program" else {})
         return SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
-                              seed=self.seed, **stop)
+                              top_k=self.top_k, seed=self.seed, **stop)
 
     def runner(self) -> programs.ProgramRunner | None:
         if self.method != "program":
