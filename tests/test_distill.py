@@ -543,3 +543,21 @@ def test_a_teacher_is_sent_no_top_k_unless_asked(tmp_path):
             engine = OpenAIEngine("m", base_url=server.url)
             ds.distill(problems, engine, tmp_path / f"{name}.jsonl", cfg, source="openai:m")
         assert set(sent) == ({"absent"} if name == "default" else {20}), name
+
+
+def test_a_refusal_of_every_request_stops_a_run_that_starts_on_cached_replies(tmp_path):
+    """Cached replies say the server once answered, not that it answers now: a setting the server now refuses
+    for every request still stops the run, instead of listing every remaining question as refused."""
+    from logictune.teachers import TeacherError
+
+    problems = data.load_problems(write_problems(tmp_path / "d.jsonl", 8))
+    cache = tmp_path / "shared.cache.sqlite"
+    with TestServer() as server:  # the first two problems' replies land in the cache
+        ds.distill(problems[:2], OpenAIEngine("m", base_url=server.url, cache=cache), tmp_path / "a.jsonl",
+                   ds.DistillConfig(), source="openai:m")
+        port = server.port
+    with TestServer(refuse=lambda body: "top_p must be below 0.9", port=port) as server:
+        engine = OpenAIEngine("m", base_url=server.url, concurrency=1, cache=cache)
+        with pytest.raises(TeacherError, match="top_p must be below 0.9"):
+            ds.distill(problems, engine, tmp_path / "b.jsonl", ds.DistillConfig(), source="openai:m")
+    assert len(read_jsonl(ds.failed_path(tmp_path / "b.jsonl"))) < 2 * len(problems) - 4

@@ -94,7 +94,7 @@ class OpenAIEngine:
         self.stats = EngineStats()
         self._fatal: teachers.TeacherError | None = None
         self._top_k_refused = False  # the server said no to top_k: sample without it (warned once)
-        self._answered = False  # any reply yet (server or cache): then no refusal can mean "every request"
+        self._answered = False  # any reply from the server yet: then no refusal can mean "every request"
         self._refusals: dict[str, set[str]] = {}  # reason -> prompt hashes it refused before any reply
         self._in_flight: dict[tuple[str, int], asyncio.Future] = {}  # (prompt hash, sample) -> its reply
 
@@ -151,9 +151,8 @@ class OpenAIEngine:
             self.stats.cached += 1
             return await asyncio.shield(self._in_flight[key])
         hit = self.cache.get(self.teacher, self.model, phash, sample) if self.cache is not None else None
-        if hit is not None:
+        if hit is not None:  # not an answer from the server as it is now: refusals may still mean "all"
             self.stats.cached += 1
-            self._answered = True
             return hit
         flight = self._in_flight[key] = asyncio.get_running_loop().create_future()
         try:
