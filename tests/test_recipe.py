@@ -365,9 +365,11 @@ def test_train_overwrite_killed_mid_delete_leaves_no_half_deleted_run(tmp_path, 
     with monkeypatch.context() as m:
         m.setattr(tr.shutil, "rmtree", killed_mid_delete)
         assert CliRunner().invoke(app, [*argv, "--lr", "2e-3", "--overwrite"]).exit_code == 130  # as by Ctrl-C
+    assert len(list(tmp_path.glob(".run.old-*"))) == 1  # the old run, set aside whole
     result = CliRunner().invoke(app, [*argv, "--lr", "2e-3", "--overwrite"])
     assert result.exit_code == 0, result.output
     assert yaml.safe_load((out / "config.yaml").read_text())["lr"] == 2e-3
+    assert not list(tmp_path.glob(".run.old-*"))  # and the next overwrite cleared what the kill left
 
 
 # ---------------------------------------------------------------- what a step reads (issue 15 item 6)

@@ -474,6 +474,7 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
             # Set aside in one rename, then deleted: a kill mid-delete must not leave a half-deleted run
             # (no config.yaml, or an old one) that neither --resume nor --overwrite will take.
             shutil.rmtree(_set_aside(out))
+        _drop_set_asides(out)  # what a kill mid-delete left, here or in an earlier run
         out.mkdir(parents=True, exist_ok=True)
         data_mod.atomic_write_text(out / "config.yaml", dump_config(cfg))
         run = {"fingerprint": fingerprint(cfg), "train": ds.report.to_dict(),
@@ -554,6 +555,13 @@ def _set_aside(path: Path) -> Path:
     aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
     path.rename(aside / path.name)
     return aside
+
+
+def _drop_set_asides(path: Path) -> None:
+    """Remove the folders :func:`_set_aside` made for ``path`` whose deletion a kill stopped (only ours have
+    that name), so a killed overwrite does not keep a whole old run forever."""
+    for stale in path.parent.glob(f".{path.name}.old-*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def merge(model: str, adapter: str | os.PathLike, out: str | os.PathLike, *, dtype: str = "auto",
