@@ -525,6 +525,9 @@ def test_a_local_teacher_and_star_generate_with_the_adapter_merged(tmp_path, tin
     assert result.exit_code == 0, result.output
     [model] = seen
     assert not hasattr(model, "peft_config") and not any("lora" in n for n, _ in model.named_modules())
+    from tests.test_engine_build import assert_adapter_folded_in
+
+    assert_adapter_folded_in(model, tiny_model_dir)
 
 
 def test_a_teacher_is_sent_no_top_k_unless_asked(tmp_path):

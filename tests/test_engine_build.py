@@ -20,6 +20,18 @@ def test_hf_merges_the_adapter_and_wires_progress(tiny_model_dir, tiny_adapter):
     assert built.dtype == "float32" and built.engine.progress is tick and built.tokenizer is not None
     names = [n for n, _ in built.engine.model.named_modules()]
     assert names and not any("lora" in n for n in names)  # merged: a plain model, no LoRA layers left
+    assert_adapter_folded_in(built.engine.model, tiny_model_dir)
+
+
+def assert_adapter_folded_in(model, base_dir) -> None:
+    """The adapter's weights are in the model (not just its LoRA layers gone): q_proj moved off the base."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    ours = dict(model.named_parameters())["model.layers.0.self_attn.q_proj.weight"]
+    theirs = dict(base.named_parameters())["model.layers.0.self_attn.q_proj.weight"]
+    assert not torch.allclose(ours.float(), theirs), "the merged model has the base's weights: adapter ignored"
 
 
 def test_llamacpp_gets_the_adapter_as_a_gguf_lora_cached_by_content(monkeypatch, tmp_path, tiny_adapter):
