@@ -144,12 +144,14 @@ def verified_programs(question: data.Question, chains: Sequence[Completion], run
 
 def kept_programs(question: data.Question, samples: Sequence[voting.Sample]) -> tuple[list[str], int]:
     kept: list[str] = []
+    rejected = 0
     for s in samples:
         code = programs.extract_code(s.text)
-        block = prompts.program_completion(code) if code else None
-        if getattr(s, "status", None) == "ok" and s.matched == question.answer and block not in kept:
+        if getattr(s, "status", None) != "ok" or s.matched != question.answer or not code:
+            rejected += 1
+        elif (block := prompts.program_completion(code)) not in kept:  # a repeat is neither kept nor rejected
             kept.append(block)
-    return kept, len(samples) - len(kept)
+    return kept, rejected
 
 
 # ---------------------------------------------------------------- output and resume

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 _LAYER = re.compile(r"\.layers\.(\d+)\.")
+CONVERTER_VERSION = 1  # part of the cache key: a fixed converter does not serve the files an older one wrote
 
 
 def _adapter_files(adapter_dir: Path) -> tuple[dict, Path]:
@@ -95,14 +96,12 @@ def convert(adapter_dir: str | os.PathLike, out: str | os.PathLike, arch: str = 
 
 def cached_gguf(adapter_dir: str | os.PathLike, arch: str = "qwen2") -> Path:
     """The GGUF of ``adapter_dir``, converted once per adapter content (and architecture)."""
+    from ..fingerprints import sha256_file
     from ..models import logictune_home
 
-    config_file, weights = _adapter_files(Path(adapter_dir))[0], Path(adapter_dir) / "adapter_model.safetensors"
-    digest = hashlib.sha256(json.dumps(config_file, sort_keys=True).encode() + arch.encode())
-    with open(weights, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    out = logictune_home() / "lora-gguf" / f"{digest.hexdigest()[:24]}.gguf"
+    config, weights = _adapter_files(Path(adapter_dir))
+    key = json.dumps([CONVERTER_VERSION, arch, config, sha256_file(weights)], sort_keys=True)
+    out = logictune_home() / "lora-gguf" / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.gguf"
     return out if out.is_file() else convert(adapter_dir, out, arch)
 
 
