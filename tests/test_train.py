@@ -817,3 +817,19 @@ def test_lora_top_layers_adapts_only_the_last_layers(tiny_model_dir):
     assert every.layers_to_transform is None
     with pytest.raises(tr.ConfigError, match="needs the model"):
         tr.lora_config(cfg)
+
+
+def test_resume_passes_over_a_checkpoint_a_kill_left_half_written(tmp_path):
+    from logictune import train as tr
+
+    for step, files in ((1, {"trainer_state.json": "{}", "adapter_model.safetensors": "x"}),
+                        (2, {"README.md": "x"}),  # killed while saving: no trainer_state.json yet
+                        (3, {"trainer_state.json": '{"global_st'}),  # killed while writing it
+                        (10, {})):  # empty
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        for name, text in files.items():
+            (tmp_path / f"checkpoint-{step}" / name).write_text(text)
+    assert tr.last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-1")
+    (tmp_path / "checkpoint-10" / "trainer_state.json").write_text("{}")
+    assert tr.last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")  # by number, not by name
+    assert tr.last_checkpoint(tmp_path / "checkpoint-2") is None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -73,8 +74,6 @@ def check_output_dir(cfg: TrainConfig) -> tuple[str, str | None]:
     Refuses (OutputDirError) a directory that holds a different run unless ``overwrite``; one that holds
     this run unless ``resume`` or ``overwrite``; and a non-empty directory that holds no run at all.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
     out = Path(cfg.output_dir)
     if cfg.resume and cfg.overwrite:
         raise ConfigError("resume and overwrite contradict each other: pick one")
@@ -103,7 +102,22 @@ def check_output_dir(cfg: TrainConfig) -> tuple[str, str | None]:
     if not cfg.resume:
         raise OutputDirError(f"output_dir {out} already holds this run; pass --resume to continue it "
                              "or --overwrite to start over")
-    return "resume", get_last_checkpoint(str(out))
+    return "resume", last_checkpoint(out)
+
+
+def last_checkpoint(out: Path) -> str | None:
+    """The newest checkpoint the trainer finished writing. Its trainer_state.json is the last file it saves:
+    a kill while saving leaves a checkpoint without one (or with half of it), and resuming from that fails
+    ("Can't find a valid checkpoint"), so such a checkpoint is passed over for the one before."""
+    found = sorted((int(m.group(1)), p) for p in out.glob("checkpoint-*")
+                   if p.is_dir() and (m := re.fullmatch(r"checkpoint-(\d+)", p.name)))
+    for _, path in reversed(found):
+        try:
+            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        return str(path)
+    return None
 
 
 def resume_changes(cfg: TrainConfig, world_size: int) -> list[str]:
