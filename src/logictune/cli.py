@@ -176,6 +176,8 @@ def predict_cmd(
     count_guesses: bool = typer.Option(False, help="program: let constant guesses such as print('A') vote."),
     program_timeout: float = typer.Option(5.0, help="program: wall seconds per program."),
     sandbox_workers: int = typer.Option(2, help="program: programs run at once."),
+    settle_questions: int = typer.Option(64, help="cot/program: questions sampled before those no chain "
+                                         "answered are settled and written (a kill loses at most these)."),
     votes: int = typer.Option(5, help="Vote budget: the most chains per question."),
     adaptive: bool = typer.Option(True, help="Stop sampling a question once its answer is settled."),
     first_round: int = typer.Option(2, help="Chains per question in the first adaptive round."),
@@ -220,7 +222,7 @@ def predict_cmd(
                                     max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                                     top_k=top_k, seed=seed, program_style=program_style, fallback=fallback,
                                     count_guesses=count_guesses, program_timeout=program_timeout,
-                                    sandbox_workers=sandbox_workers)
+                                    sandbox_workers=sandbox_workers, settle_questions=settle_questions)
         if method == "program":
             from .sandbox import isolation
 

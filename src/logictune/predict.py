@@ -58,6 +58,8 @@ class PredictConfig:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if self.fallback not in FALLBACKS:
             raise ValueError(f"fallback must be one of {', '.join(FALLBACKS)}, got {self.fallback!r}")
+        if self.settle_questions < 1 or self.chunk_questions < 1:
+            raise ValueError("settle_questions and chunk_questions must be >= 1")
         if self.method == "program" and self.shots:
             raise ValueError("few-shot examples are not supported with method 'program'")
         if self.program_style not in prompts.PROGRAM_STYLES:
