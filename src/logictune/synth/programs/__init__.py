@@ -69,7 +69,9 @@ def verify(jobs: Sequence[Job], workers: int = 2, timeout: float = 10.0) -> list
         results = []
         for job, future in zip(jobs, futures, strict=True):
             result = future.result()
-            matched = answers.match_output(result.stdout, job.options) if result.status == "ok" else None
+            # read as predict reads the letter prompt, which these programs are trained under
+            matched = (answers.match_output(result.stdout, job.options, letter_first=True)
+                       if result.status == "ok" else None)
             if matched != job.answer:
                 raise ProgramMismatch(job, result, matched, f"sandbox status {result.status}")
             results.append(result)
