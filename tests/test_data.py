@@ -322,10 +322,14 @@ def test_cli_split_refuses_a_bad_file(tmp_path):
     assert f"{path}:2: field 'problem'" in result.output
     assert not (tmp_path / "out").exists()
     result = runner.invoke(app, ["data", "split", str(path), "--out-dir", str(tmp_path / "out"), "--lenient"])
+    # one valid problem cannot fill both sides: refused, rather than writing an empty file every command refuses
+    assert result.exit_code == 1 and "side empty" in result.output and f"{path}" in result.output.replace("\n", "")
+    assert not (tmp_path / "out").exists()
+    two = write_lines(tmp_path / "two.jsonl", [rec("p1"), rec("p2", problem="另一道题")])
+    result = runner.invoke(app, ["data", "split", str(two), "--out-dir", str(tmp_path / "out2"), "--val-fraction", "0.5"])
     assert result.exit_code == 0, result.output
-    # one problem: one side of the split is an empty file, which load_problems refuses; the report reads it
-    assert [p.id for p in data.load_report(tmp_path / "out" / "train.jsonl").problems] + \
-        [p.id for p in data.load_report(tmp_path / "out" / "val.jsonl").problems] == ["p1"]
+    assert sorted(p.id for side in ("train", "val") for p in data.load_problems(tmp_path / "out2" / f"{side}.jsonl")) \
+        == ["p1", "p2"]
 
 
 # ---------------------------------------------------------------- write_submission

@@ -94,6 +94,10 @@ def data_split(
         train, val = data.split(report.problems, val_fraction, seed)
     except ValueError as e:
         fail(str(e))
+    empty = [name for name, part in (("train", train), ("val", val)) if not part]
+    if empty:  # every command refuses an empty data file: do not write one
+        fail(f"{file}: {len(report.problems)} problem(s) (repeats stay together) leave the {' and '.join(empty)} "
+             f"side empty at --val-fraction {val_fraction}; nothing written")
     for name, part in (("train", train), ("val", val)):
         data.write_problems(part, out_dir / f"{name}.jsonl")
         console.print(f"{out_dir / f'{name}.jsonl'}: {len(part)} problems, "
