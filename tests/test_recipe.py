@@ -463,3 +463,17 @@ def test_hashes_are_cached_by_stat_so_a_rerun_reads_no_file_again(reads, monkeyp
     assert set(reads()) == {"fit", "score"}
     # the changed file, and the outputs the two steps rewrote: nothing else is read again
     assert sorted(hashed) == ["config.yaml", "pred.jsonl", "r.jsonl"]
+
+
+def test_a_distill_step_does_not_read_its_own_reply_cache(tmp_path):
+    from logictune.fingerprints import HashCache
+
+    data_file, cache = tmp_path / "d.jsonl", tmp_path / "replies.sqlite"
+    data_file.write_text("problems\n")
+    cache.write_text("replies so far\n")  # the run adds replies to it: not an input
+    from logictune.recipe.load import Step
+
+    step = Step("star", ["distill", "--data", str(data_file), "--out", str(tmp_path / "r.jsonl"), "--cache",
+                         str(cache)], [str(tmp_path / "r.jsonl")])
+    inputs = rc.plan.step_inputs(step, tmp_path / ".recipe", HashCache(tmp_path / "h.json"))
+    assert set(inputs) == {"logictune", f"file {data_file.resolve()}"}  # the data, not the cache it writes

@@ -18,7 +18,8 @@ from .load import Recipe, Step
 RESTARTABLE = ("train", "predict", "distill")  # commands that take --overwrite to start a run over
 # Options whose value a command writes rather than reads: never an input of the step that names them.
 WRITES = ("--out", "--out-dir", "--output-dir", "--report")
-WRITES_BY_COMMAND = {"synth": ("--rationales", "--programs")}  # train and distill read --rationales
+# train and distill read --rationales; distill's --cache is its own reply cache, written as it runs
+WRITES_BY_COMMAND = {"synth": ("--rationales", "--programs"), "distill": ("--cache",)}
 
 
 # ================================================================ markers
