@@ -68,4 +68,6 @@ def test_a_hosted_teacher_loads_no_model_and_no_torch():
             "timeout=3.0); "
             "assert b.tokenizer is None and b.dtype is None and b.engine.cfg.timeout == 3.0; "
             "assert 'torch' not in sys.modules, 'torch imported'")
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, env={"OPENAI_API_KEY": "k", "PATH": ""})
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"OPENAI_API_KEY": "k", "PATH": ""})
+    assert done.returncode == 0, done.stderr[-2000:]  # the asserts above ran in that process

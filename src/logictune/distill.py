@@ -290,10 +290,17 @@ def distill(problems: Sequence[data.Problem], engine: Engine, out: str | os.Path
     ``engine`` takes chat messages (the openai engine) or, given ``tokenizer``, the prompt rendered with
     its chat template (a local engine). ``source`` names the teacher in the output lines.
     """
+    return _locked(out, cfg, lambda runner: _distill(problems, engine, out, cfg, source, tokenizer, run_info,
+                                                      overwrite, on_settled, runner))
+
+
+def _locked(out, cfg: DistillConfig, run: Callable[[programs.ProgramRunner | None], Summary]) -> Summary:
+    """``run`` holding predict's lock on ``out`` (two runs appending to one file would interleave and resume
+    wrongly), with the sandbox's runner for programs, closed after."""
     runner = cfg.runner()
     try:
-        with predict.lock_output(out):  # two runs appending to one file would interleave and resume wrongly
-            return _distill(problems, engine, out, cfg, source, tokenizer, run_info, overwrite, on_settled, runner)
+        with predict.lock_output(out):
+            return run(runner)
     finally:
         if runner:
             runner.close()
@@ -344,13 +351,8 @@ def distill_self(problems: Sequence[data.Problem], engine: Engine, tokenizer, ou
                  on_settled: Callable[[Summary], None] | None = None) -> Summary:
     """STaR: the model answers without the key (predict's chains and adaptive rounds, ``samples`` votes at
     most); chains reaching the key are kept. ``cfg.rationalize``: one hinted attempt for the rest."""
-    runner = cfg.runner()
-    try:
-        with predict.lock_output(out):
-            return _distill_self(problems, engine, tokenizer, out, cfg, run_info, overwrite, on_settled, runner)
-    finally:
-        if runner:
-            runner.close()
+    return _locked(out, cfg, lambda runner: _distill_self(problems, engine, tokenizer, out, cfg, run_info,
+                                                           overwrite, on_settled, runner))
 
 
 def _distill_self(problems, engine, tokenizer, out, cfg, run_info, overwrite, on_settled, runner) -> Summary:

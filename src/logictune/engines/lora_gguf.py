@@ -110,4 +110,6 @@ def base_arch(model_gguf: str | os.PathLike) -> str:
     import gguf
 
     field = gguf.GGUFReader(str(model_gguf)).get_field("general.architecture")
-    return field.contents() if field is not None else "qwen2"
+    if field is None:
+        raise ValueError(f"{model_gguf}: no general.architecture in the GGUF, so the adapter's cannot be matched")
+    return field.contents()
