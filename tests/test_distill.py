@@ -391,6 +391,32 @@ def test_self_needs_a_local_model(tmp_path):
     assert result.exit_code == 1 and "local" in result.output
 
 
+@pytest.mark.parametrize("teacher, engine, says", [("local:m", "vllm", "hf or llamacpp"),
+                                                    ("openai:m", "llamacpp", "local teacher")])
+def test_distill_engine_choice_is_checked(teacher, engine, says):
+    result = CliRunner().invoke(app, ["distill", "--teacher", teacher, "--engine", engine, "--data", "x", "--out", "y"])
+    assert result.exit_code == 1 and says in result.output
+
+
+def test_a_local_teacher_runs_on_the_engine_chosen(tmp_path, monkeypatch):
+    from logictune.engines import build
+
+    chosen = []
+
+    def fake_build(choice, **options):
+        chosen.append(choice)
+        raise ValueError("no model here")
+
+    monkeypatch.setattr(build, "build_engine", fake_build)
+    data_file = tmp_path / "d.jsonl"
+    data_file.write_text(json.dumps({"id": "p", "problem": "x", "questions": [
+        {"question": "q", "options": ["1", "2"], "answer": "A"}]}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["distill", "--self", "--method", "program", "--teacher", "local:m", "--engine",
+                                      "llamacpp", "--data", str(data_file), "--out", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 1 and "no model here" in result.output
+    assert [(c.engine, c.model) for c in chosen] == [("llamacpp", "m")]
+
+
 # ---------------------------------------------------------------- STaR
 
 

@@ -401,6 +401,8 @@ def distill_cmd(
     method: str = typer.Option("cot", help="cot: chains checked by their answer line; program: Python programs "
                                "kept when the sandbox runs them to the key (no constant guesses)."),
     program_style: str = typer.Option("letter", help="program: the prompt's style (letter or value)."),
+    engine_name: str = typer.Option("hf", "--engine", help="Local teacher and --self: hf (transformers) or "
+                                    "llamacpp (the model's GGUF; fastest on a CPU)."),
 ):
     """Rationales from a teacher shown the answer, or from the model itself (STaR); cached, retried, verified."""
     import sys
@@ -418,6 +420,11 @@ def distill_cmd(
             raise ValueError("--self and --rationalize need a local model: --teacher local:SPEC")
         if rationalize and not self_:
             raise ValueError("--rationalize goes with --self")
+        if engine_name not in ("hf", "llamacpp"):
+            raise ValueError(f"--engine {engine_name!r}: a local teacher runs on hf or llamacpp (serve it and use "
+                             "--teacher openai:MODEL for vllm)")
+        if kind == "openai" and engine_name != "hf":
+            raise ValueError("--engine is for a local teacher; openai:MODEL is served")
         problems = data.load_problems(data_file)
         cfg = ds.DistillConfig(samples=samples, max_reasks=max_reasks, max_new_tokens=max_new_tokens,
                                temperature=temperature, seed=seed, rationalize=rationalize, method=method,
@@ -428,7 +435,7 @@ def distill_cmd(
     if not ds.keyed_questions(problems)[0]:  # chains are kept by the key: without one nothing can be
         fail(f"{data_file} has no question with an answer key: distill checks every rationale against it")
     run_info = {"teacher": teacher, "adapter": str(adapter) if adapter else None, "data": str(data_file),
-                "self": self_}
+                "self": self_, **({"engine": engine_name} if engine_name != "hf" else {})}
     from .engines.build import EngineChoice, build_engine
 
     if kind == "openai":
@@ -439,8 +446,8 @@ def distill_cmd(
                    "cache": cache_path if cache_path.exists() else None}
     elif estimate_only:
         fail("--estimate-only is for paid teachers (openai:MODEL); a local one costs nothing")
-    else:  # the local teacher and STaR: hf, the adapter merged (STaR is a recipe's longest step)
-        choice, options = EngineChoice("hf", name, adapter, dtype, batch_size), {}
+    else:  # the local teacher and STaR: hf merges the adapter, llamacpp converts it (STaR is the longest step)
+        choice, options = EngineChoice(engine_name, name, adapter, dtype, batch_size), {}
     try:
         built = build_engine(choice, **options)
     except (ValueError, OSError, ImportError) as e:
