@@ -284,7 +284,7 @@ def evaluate(
     pred: Path = typer.Option(..., help="The submission to score; every question answered."),
     gold: Path = typer.Option(..., help="The same problems with the right answers."),
     details: Path | None = typer.Option(None, help="Details file; default: PRED's .details.jsonl if any."),
-    report: Path | None = typer.Option(None, help="Write report.md and PNG charts into this folder."),
+    report: Path | None = typer.Option(None, help="Write report.md, PNG charts and report.html into this folder."),
 ):
     """Score PRED against GOLD: accuracy, slices and, with a details file, voting and calibration."""
     from rich.markup import escape
@@ -318,6 +318,23 @@ def evaluate(
         console.print(f"[yellow]details: {escape(m['files']['details'])} has no row for these questions")
     if report is not None:
         console.print(f"report: {ev.write_report(m, report)}", **plain)
+
+
+@app.command("compare")
+def compare_cmd(
+    run_a: Path = typer.Argument(..., help="A run folder (its pred.jsonl) or a predictions file."),
+    run_b: Path = typer.Argument(..., help="The other run, on the same questions."),
+    gold: Path | None = typer.Option(None, help="Gold answers; default: the data file the runs recorded."),
+    out: Path = typer.Option(Path("compare.html"), help="The page to write."),
+):
+    """Two runs side by side: accuracy, McNemar's test, per-family change, the questions that flipped."""
+    from . import report_html
+
+    try:
+        figures = report_html.compare(run_a, run_b, gold, out)
+    except (ValueError, OSError) as e:
+        fail(str(e))
+    console.print("\n".join(report_html.summary_lines(figures)), highlight=False, markup=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- synth

@@ -426,10 +426,16 @@ def report_markdown(m: dict, images: Sequence[str] = ()) -> str:
 
 
 def write_report(metrics: dict, out_dir: str | os.PathLike) -> Path:
-    """Write ``report.md`` and the PNG charts (calibration.png only with details) into ``out_dir``."""
+    """Write ``report.md`` and the PNG charts (calibration.png only with details) into ``out_dir``, and
+    ``report.html`` (every question's work; ``report_html``) when ``metrics`` names its files."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     images = _plots(metrics, out)
     path = out / "report.md"
-    data.atomic_write_text(path, report_markdown(metrics, images))
+    markdown = report_markdown(metrics, images)
+    data.atomic_write_text(path, markdown)
+    if metrics.get("files"):
+        from .report_html import write_run_page
+
+        write_run_page(metrics, out, markdown)
     return path
