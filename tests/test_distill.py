@@ -330,8 +330,8 @@ def test_two_runs_on_one_out_do_not_both_write(tmp_path):
     problems = data.load_problems(write_problems(tmp_path / "d.jsonl", 1))
     out = tmp_path / "r.jsonl"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from logictune import predict\n"
-         "with predict.lock_output(sys.argv[1]):\n    print('locked', flush=True); time.sleep(60)", str(out)],
+        [sys.executable, "-c", "import sys, time; from logictune import runfiles\n"
+         "with runfiles.lock_output(sys.argv[1]):\n    print('locked', flush=True); time.sleep(60)", str(out)],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"

@@ -12,7 +12,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from logictune import data, predict
+from logictune import data, predict, runfiles
 from logictune.cli import app
 from logictune.engines import Completion, Engine
 from logictune.engines.hf import HFEngine
@@ -184,7 +184,7 @@ def test_predict_and_evaluate_cli_with_tiny_model(tmp_path, tiny_model_dir, real
         # after the whole budget was spent trying (no answered chain can stop it early).
         assert r["fallback"] and r["votes"] == {} and len(r["samples"]) == 3
         assert r["answer"] == max(r["option_probs"], key=r["option_probs"].get)
-    run = json.loads(predict.run_path(out).read_text())
+    run = json.loads(runfiles.run_path(out).read_text())
     assert run["engine"] == "hf" and run["dtype"] == "float32" and run["model"] == str(tiny_model_dir)
     result = runner.invoke(app, ["evaluate", "--pred", str(out), "--gold", str(sample), "--report", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
@@ -208,18 +208,18 @@ def test_a_torn_last_line_is_dropped_but_a_bad_line_before_it_is_an_error(tmp_pa
     good = [{"id": f"p{i}", "question_index": 0, "answer": "A"} for i in range(3)]
     lines = [json.dumps(r) + "\n" for r in good]
     path.write_text("".join(lines) + '{"id": "p3", "quest', encoding="utf-8")
-    assert predict.read_details(path) == good
+    assert runfiles.read_details(path) == good
     assert path.read_text(encoding="utf-8") == "".join(lines), "the torn line is truncated away"
     # A complete last line without its newline is dropped too: appending after it would corrupt both.
     path.write_text("".join(lines) + json.dumps({"id": "p3", "question_index": 0}), encoding="utf-8")
-    assert predict.read_details(path) == good
+    assert runfiles.read_details(path) == good
     path.write_text(lines[0] + "{not json\n" + "".join(lines[1:]), encoding="utf-8")
     with pytest.raises(ValueError, match=rf"{re.escape(str(path))}:2: invalid JSON"):
-        predict.read_details(path)
+        runfiles.read_details(path)
     assert path.read_text(encoding="utf-8").count("\n") == 4, "rows after a bad line are left alone"
     path.write_text(lines[0] + '{"id": "p9"}\n' + "".join(lines[1:]), encoding="utf-8")
     with pytest.raises(ValueError, match=":2: a details row needs"):
-        predict.read_details(path)
+        runfiles.read_details(path)
 
 
 def test_resume_refuses_details_without_a_run_file_and_another_engine_or_dtype(tmp_path):
@@ -233,7 +233,7 @@ def test_resume_refuses_details_without_a_run_file_and_another_engine_or_dtype(t
         with pytest.raises(ValueError, match=re.escape(message)):
             predict.predict(problems, ScriptedEngine(lambda p, k: "A"), _FakeTokenizer(), out, cfg,
                             run_info={**info, **changed})
-    predict.run_path(out).unlink()
+    runfiles.run_path(out).unlink()
     with pytest.raises(ValueError, match="settings that made it are unknown"):
         predict.predict(problems, ScriptedEngine(lambda p, k: "A"), _FakeTokenizer(), out, cfg, run_info=info)
 
@@ -257,8 +257,8 @@ def test_a_second_run_on_the_same_out_refuses_and_names_the_holder(tmp_path):
     problems = data.load_problems(write_problems(tmp_path / "gold.jsonl", n_problems=1))
     out = tmp_path / "pred.jsonl"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from logictune import predict\n"
-         "with predict.lock_output(sys.argv[1]):\n    print('locked', flush=True); time.sleep(60)", str(out)],
+        [sys.executable, "-c", "import sys, time; from logictune import runfiles\n"
+         "with runfiles.lock_output(sys.argv[1]):\n    print('locked', flush=True); time.sleep(60)", str(out)],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"

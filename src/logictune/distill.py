@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import data, predict, programs, prompts, sandbox, sft_data, voting
+from . import data, predict, programs, prompts, runfiles, sandbox, sft_data, voting
 from .engines import Completion, Engine, SamplingParams
 
 METHODS = ("cot", "program")
@@ -196,9 +196,9 @@ class Writer:
 
     def resume(self) -> tuple[set[tuple[str, int]], int]:
         """(questions settled by earlier runs, how many lines they wrote). Transient failures are redone."""
-        rows = _drop_last_group(self.out, predict.read_details(self.out))
+        rows = _drop_last_group(self.out, runfiles.read_details(self.out))
         done = {(r["id"], r["question_index"]) for r in rows}
-        failed = predict.read_details(self.failed_file)
+        failed = runfiles.read_details(self.failed_file)
         final = [r for r in failed if r.get("reason") != "error"]
         if len(final) < len(failed):  # requests that gave up are asked again now: unlist them
             data.atomic_write_text(self.failed_file, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in final))
@@ -241,7 +241,7 @@ def _start(problems, out, cfg, run_info, overwrite, ordered) -> tuple[Summary, W
     if cfg.method == "program":  # chains' runs keep their old run record
         settings |= {k: getattr(cfg, k) for k in ("method", "program_style", "program_timeout")}
     # The cache is kept on --overwrite: only the output starts over.
-    predict.check_run(predict.run_path(out), [Path(out), failed_path(out)], {**run_info, **settings}, overwrite)
+    runfiles.check_run(runfiles.run_path(out), [Path(out), failed_path(out)], {**run_info, **settings}, overwrite)
     writer = Writer(out, ordered=ordered)
     done, _ = writer.resume()
     todo = [(p, i) for p, i in tasks if (p.id, i) not in done]
@@ -299,7 +299,7 @@ def _locked(out, cfg: DistillConfig, run: Callable[[programs.ProgramRunner | Non
     wrongly), with the sandbox's runner for programs, closed after."""
     runner = cfg.runner()
     try:
-        with predict.lock_output(out):
+        with runfiles.lock_output(out):
             return run(runner)
     finally:
         if runner:
