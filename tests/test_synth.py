@@ -130,3 +130,22 @@ def test_indexed_chaining_gives_the_same_derivations_as_the_plain_one():
 def test_a_given_fact_is_its_own_one_step_proof():
     derived = core.forward_chain([("gt", "a", "b")], [])
     assert core.proof_steps(("gt", "a", "b"), derived, lambda f: f"{f[1]}>{f[2]}") == ["已知a>b。"]
+
+
+def test_graph_route_check_rejects_a_route_with_the_wrong_endpoints():
+    from logictune.synth import graph
+
+    tried = 0
+    for seed in range(400):
+        puzzle = synth.make_puzzle("graph", random.Random(f"route:{seed}"))
+        for qi, q in enumerate(puzzle.questions):
+            if q.meta["claims"][0][0] != "route":
+                continue
+            true_route = q.meta["claims"][q.answer][1]
+            a, b = true_route[0], true_route[-1]
+            # every prefix/suffix of the true route is made of real edges but starts or ends elsewhere
+            q.meta["claims"] = [["route", true_route, a, b], ["route", true_route[:-1], a, b],
+                                ["route", true_route[1:], a, b]]
+            assert graph.check(puzzle, qi) == [True, False, False], (seed, true_route)
+            tried += 1
+    assert tried >= 20

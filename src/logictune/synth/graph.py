@@ -424,7 +424,8 @@ def _ask_route(ctx: _Ctx) -> SynthQuestion:
             u, v = next((u, v) for u, v in zip(r, r[1:], strict=False) if ("edge", u, v) not in ctx.derived)
             steps.append(f"{o}中，{u}到{v}没有直接连接。")
     body = rng.choice(ctx.t["route_q"]).format(a=a, b=b)
-    return SynthQuestion(body, options, answer, steps, meta={"claims": [["route", r] for r in routes]})
+    # a, b ride along: a route must also start at a and end at b, not just be made of real edges
+    return SynthQuestion(body, options, answer, steps, meta={"claims": [["route", r, a, b] for r in routes]})
 
 
 # ---------------------------------------------------------------- brute-force checker
@@ -467,8 +468,9 @@ def check(puzzle: Puzzle, question_index: int) -> list[bool]:
             ls = lengths(a, b)
             return bool(ls) and min(ls) == k
         if kind == "route":
-            r = claim[1]
-            return len(set(r)) == len(r) and all((u, v) in arcs for u, v in zip(r, r[1:], strict=False))
+            _, r, a, b = claim
+            return (r[0] == a and r[-1] == b and len(set(r)) == len(r)
+                    and all((u, v) in arcs for u, v in zip(r, r[1:], strict=False)))
         raise ValueError(kind)
 
     return [holds(c) for c in puzzle.questions[question_index].meta["claims"]]

@@ -127,9 +127,11 @@ def render(puzzle: Puzzle, qi: int, rng: random.Random) -> str:
         route, option = claims[0][1], q.options[0]
         arrow = option[len(route[0]):option.index(route[1], len(route[0]))].strip()
         valid = nm("valid", "is_route", "ok_route")
+        start, end = claims[0][2], claims[0][3]
         rules = block(f"def {valid}(route):",
-                      "    # 每一段都要有直接连接，且不重复经过同一个地方",
-                      f"    return len(set(route)) == len(route) and all((a, b) in {edges} for a, b in zip(route, route[1:]))")
+                      "    # 从起点出发、到终点为止，每一段都要有直接连接，且不重复经过同一个地方",
+                      f"    return route[0] == {lit(start)} and route[-1] == {lit(end)} and len(set(route)) == len(route) \\",
+                      f"        and all((a, b) in {edges} for a, b in zip(route, route[1:]))")
         ask = None
         tail = select(rng, nm, opts, f"{valid}([x.strip() for x in {{o}}.split({lit(arrow)})])")
     else:
