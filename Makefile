@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= outputs/demo
+DEMO_MINUTES ?= 12
 
 .PHONY: install test test-fast test-sweep test-vllm vllm-venv llamacpp lint demo clean
 
@@ -61,10 +62,11 @@ test-fast: lint
 test-sweep: install
 	$(PY) -m pytest -q -m sweep
 
-# The whole loop on the default model: synthetic puzzles -> evaluate base -> LoRA-train -> evaluate again.
+# The whole loop on the default model, sized to this machine's measured speed and $(DEMO_MINUTES) minutes:
+# synthetic puzzles with programs -> base direct and program -> program-SFT -> tuned program -> one table.
 # Rerunning resumes (every step's output is kept in $(DEMO_OUT)); `make clean` starts over.
 demo: install
-	$(VENV)/bin/logictune demo --out-dir $(DEMO_OUT)
+	$(VENV)/bin/logictune demo --out-dir $(DEMO_OUT) --minutes $(DEMO_MINUTES)
 
 clean:
 	rm -rf $(VENV) $(VLLM_VENV) outputs .pytest_cache .ruff_cache

@@ -535,25 +535,29 @@ def distill_cmd(
 
 @app.command("demo")
 def demo_cmd(
-    quick: bool = typer.Option(False, "--quick", help="Fewer questions: a first look in a few minutes."),
-    data_file: Path | None = typer.Option(None, "--data", help="Your labelled file instead of synthetic puzzles."),
+    minutes: float = typer.Option(12.0, "--minutes", help="Time budget: the sizes are chosen from this machine's "
+                                  "measured speed to fit it."),
+    data_file: Path | None = typer.Option(None, "--data", help="Your labelled questions to score on (a sample "
+                                          "sized to the budget) instead of synthetic ones."),
     out_dir: Path = typer.Option(Path("outputs/demo"), help="Where every step's output is kept (rerun resumes)."),
     model: str = typer.Option("qwen2.5-coder-0.5b", help="Local dir, .gguf file, registry name or hub id."),
+    engine: str = typer.Option("auto", help="What answers: auto (llamacpp when built and the model has a GGUF, "
+                               "else hf), hf or llamacpp."),
     seed: int = typer.Option(0),
 ):
-    """The whole loop: fetch, synthesise, split, evaluate the base, LoRA-train, evaluate again."""
+    """The whole loop, sized to the machine: base direct and program, program-SFT, tuned program; one table."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from . import demo
 
-    cfg = demo.DemoConfig(out_dir=out_dir, data=data_file, model=model, quick=quick, seed=seed)
+    cfg = demo.DemoConfig(out_dir=out_dir, data=data_file, model=model, minutes=minutes, engine=engine, seed=seed)
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=console) as bar:
         tasks: dict[str, int] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(f"evaluate {stage}", total=total)
+                tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
         try:
@@ -561,21 +565,7 @@ def demo_cmd(
                               progress=progress)
         except (ValueError, OSError) as e:
             fail(str(e))
-    table = Table(title="logictune demo: before and after LoRA training on the solver's rationales"
-                  if data_file is None else "logictune demo: before and after LoRA training")
-    for col in ("model", "accuracy", "95% CI", "n", "q/s", "tokens/q", "answered", "train"):
-        table.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
-    for row in result.rows:
-        lo, hi = row.interval()
-        table.add_row(row.name, f"{row.accuracy:.3f}", f"{lo:.2f}-{hi:.2f}", str(row.n),
-                      f"{row.questions_per_s:.2f}", f"{row.tokens_per_question:.0f}", f"{row.answered:.0%}",
-                      "-" if row.train_seconds is None else f"{row.train_seconds / 60:.1f} min")
-    console.print(table)
-    console.print("answered: share of chains that stated an answer (the rest: decided by option likelihood)",
-                  highlight=False)
-    base, tuned = result.rows
-    console.print(f"change: {100 * (tuned.accuracy - base.accuracy):+.1f} points", highlight=False)
-    console.print(f"report: {result.report}\nadapter: {result.adapter}", highlight=False, soft_wrap=True)
+    demo.print_table(result, console, synthetic=data_file is None)
 
 
 # ---------------------------------------------------------------- train, merge
