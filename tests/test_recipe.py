@@ -86,6 +86,56 @@ def test_tiny_recipe_writes_every_output_and_prints_the_adapter(reference, tiny_
     assert f"adapter: {reference / 'stage2'}" in again.stdout.replace("\n", "")
 
 
+PROGRAMS = REPO / "configs" / "recipes" / "cpu-0.5b-programs.yaml"
+TINY_PROGRAMS = REPO / "configs" / "recipes" / "tiny-programs-test.yaml"
+
+
+def test_the_program_loop_plans_its_steps_in_order():
+    """split, synth programs, stage 1 on them, STaR programs with the stage-1 model, stage 2 on the kept ones,
+    validation (programs, else direct), the submission; the final variant learns from all the training data."""
+    base, final, tiny = (rc.load(p) for p in (PROGRAMS, PROGRAMS.with_name("cpu-0.5b-programs-final.yaml"),
+                                             TINY_PROGRAMS))
+    assert [s.name for s in base.steps] == [s.name for s in final.steps] == [s.name for s in tiny.steps] == STEPS
+    argv = {s.name: s.argv for s in base.steps}
+    after = lambda name, flag: argv[name][argv[name].index(flag) + 1]  # noqa: E731
+    assert argv["synth"][0] == "synth" and after("synth", "--programs") == "runs/cpu-0.5b-programs/synth.programs.jsonl"
+    assert argv["stage1"][0] == "train" and after("stage1", "--rationales") == after("synth", "--programs")
+    assert argv["star"][:2] == ["distill", "--self"] and after("star", "--method") == "program"
+    assert after("star", "--teacher") == "local:qwen2.5-coder-0.5b" and after("star", "--engine") == "llamacpp"
+    assert after("star", "--adapter") == after("stage1", "--output-dir")
+    assert after("star", "--data") == after("stage2", "--data") == "runs/cpu-0.5b-programs/split/train.jsonl"
+    assert after("stage2", "--rationales") == after("star", "--out")
+    for name in ("predict-val", "submission"):
+        assert after(name, "--method") == "program" and after(name, "--fallback") == "direct"
+        assert after(name, "--adapter") == after("stage2", "--output-dir") == base.results["adapter"]
+    assert after("evaluate-val", "--pred") == after("predict-val", "--out")
+    assert final.steps[4].argv[final.steps[4].argv.index("--data") + 1] == base.vars["train_data"]
+    assert [s.name for s in final.steps if not s.enabled] == ["predict-val", "evaluate-val"]
+
+
+def test_the_tiny_program_loop_runs_end_to_end_and_prints_the_adapter(tmp_path, tiny_sets):
+    work = tmp_path / "w"
+    cmd = [sys.executable, "-m", "logictune", "recipe", str(TINY_PROGRAMS), "--set", f"work={work}", *tiny_sets]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert _starts(work) == STEPS
+    programs = [json.loads(line) for line in (work / "synth.programs.jsonl").read_text().splitlines()]
+    assert programs and all(r["method"] == "program" for r in programs)
+    stage1 = yaml.safe_load((work / "stage1" / "config.yaml").read_text())
+    assert stage1["rationales"] == str(work / "synth.programs.jsonl")
+    assert (work / "star.jsonl").exists() and json.loads((work / "star.run.json").read_text())["method"] == "program"
+    for name in ("val/pred", "submission"):
+        rows = [json.loads(line) for line in (work / f"{name}.details.jsonl").read_text().splitlines()]
+        assert rows and {r["method"] for r in rows} == {"program"}
+        assert json.loads((work / f"{name}.run.json").read_text())["adapter"] == str(work / "stage2")
+    assert (work / "val" / "report" / "report.md").exists()
+    assert all(q.answer for p in data.load_problems(work / "submission.jsonl") for q in p.questions)
+    assert f"adapter: {work / 'stage2'}" in proc.stdout.replace("\n", "")
+    # a rerun runs nothing
+    again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and again.stdout.count("skipped") == len(STEPS) and _starts(work) == STEPS
+
+
 def test_killed_once_inside_every_step_finishes_with_the_same_files(tmp_path, reference, tiny_sets):
     # Seeded, so a failure can be replayed; RECIPE_KILL_SEED=N tries other kill points.
     seed = int(os.environ.get("RECIPE_KILL_SEED", "0"))
