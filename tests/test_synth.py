@@ -149,3 +149,30 @@ def test_graph_route_check_rejects_a_route_with_the_wrong_endpoints():
             assert graph.check(puzzle, qi) == [True, False, False], (seed, true_route)
             tried += 1
     assert tried >= 20
+
+
+@pytest.mark.parametrize("spoil", ["two_true", "key_false"])
+def test_generation_throws_away_a_question_the_checker_does_not_prove(monkeypatch, spoil):
+    mod = synth.family_module("ordering")
+    real = mod.generate
+    spoilt = []
+
+    def generate(rng, difficulty, style):  # the generator's first question made wrong in its claims
+        puzzle = real(rng, difficulty, style)
+        q = puzzle.questions[0]
+        other = (q.answer + 1) % len(q.options)
+        src, dst = (q.answer, other) if spoil == "two_true" else (other, q.answer)
+        q.meta["claims"][dst] = list(q.meta["claims"][src])
+        spoilt.append(q)
+        return puzzle
+
+    monkeypatch.setattr(mod, "generate", generate)
+    kept = 0
+    for seed in range(40):
+        puzzle = synth.make_puzzle("ordering", random.Random(f"spoil:{seed}"))
+        assert not any(q is s for q in puzzle.questions for s in spoilt)
+        for qi, q in enumerate(puzzle.questions):
+            truth = mod.check(puzzle, qi)
+            assert sum(truth) == 1 and truth[q.answer]
+            kept += 1
+    assert len(spoilt) >= 40 and kept >= 20

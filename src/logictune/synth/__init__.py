@@ -45,8 +45,21 @@ class SynthSet:
     programs: list[dict] = field(default_factory=list)  # as rationales, "method": "program"; when asked for
 
 
+def proven_questions(mod, puzzle: Puzzle) -> list:
+    """The questions of ``puzzle`` whose options the family's brute-force ``check`` finds exactly one true
+    option in, the key; any other (a distractor that is also true, a key that is false) is thrown away.
+    This is the generation-time guard; the generator's own solver is not trusted to have got it right."""
+    kept = []
+    for qi, q in enumerate(puzzle.questions):
+        truth = mod.check(puzzle, qi)
+        if sum(truth) == 1 and truth[q.answer]:
+            kept.append(q)
+    return kept
+
+
 def make_puzzle(family: str, rng: random.Random, difficulty: str = "mixed", tries: int = 20) -> Puzzle:
-    """One puzzle of ``family``; a draw the generator rejects is redrawn from the same stream."""
+    """One puzzle of ``family``; a draw the generator rejects, or whose every question fails the family's
+    checker (:func:`proven_questions`), is redrawn from the same stream."""
     mod = family_module(family)
     for _ in range(tries):
         style = random_style(rng)
@@ -54,6 +67,7 @@ def make_puzzle(family: str, rng: random.Random, difficulty: str = "mixed", trie
             puzzle = mod.generate(rng, pick_difficulty(difficulty, rng), style)
         except Rejected:
             continue
+        puzzle.questions = proven_questions(mod, puzzle)
         if puzzle.questions:
             puzzle.colon = style.colon
             return puzzle
@@ -97,4 +111,5 @@ def generate(n: int, seed: int = 0, families: Sequence[str] | None = None, diffi
     return out
 
 
-__all__ = ["FAMILIES", "FAMILY_WEIGHTS", "SynthSet", "generate", "make_puzzle", "family_module", "Rejected"]
+__all__ = ["FAMILIES", "FAMILY_WEIGHTS", "SynthSet", "generate", "make_puzzle", "family_module", "proven_questions",
+           "Rejected"]

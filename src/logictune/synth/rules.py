@@ -18,6 +18,7 @@ combination of constants into every rule (no shared matching code), then tests e
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 from dataclasses import dataclass, field
@@ -599,8 +600,18 @@ def least_model(facts: list, rules: list) -> set:
         model |= new
 
 
+def _frozen(x):
+    return tuple(_frozen(y) for y in x) if isinstance(x, list | tuple) else x
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_model(facts: tuple, rules: tuple) -> frozenset:
+    # generation checks every question of a puzzle over one world: build its model once
+    return frozenset(least_model(facts, rules))
+
+
 def check(puzzle: Puzzle, question_index: int) -> list[bool]:
-    model = least_model(puzzle.world["facts"], puzzle.world["rules"])
+    model = _cached_model(_frozen(puzzle.world["facts"]), _frozen(puzzle.world["rules"]))
     out = []
     for claim in puzzle.questions[question_index].meta["claims"]:
         if claim[0] == "fact":
