@@ -25,6 +25,8 @@ lint: install
 # The whole suite, the real 0.5B model included (fetched and converted once into $LOGICTUNE_HOME); then the
 # vLLM tests, when `make vllm-venv` has built their environment (its first vLLM start compiles for minutes).
 test: lint
+	@command -v chromedriver >/dev/null && (command -v chromium || command -v chromium-browser) >/dev/null \
+	  || echo "browser test (tests/test_report_html.py) will be skipped: no chromium/chromedriver (apt-get install chromium chromium-driver)"
 	$(PY) -m pytest -q
 	if [ -f $(VLLM_STAMP) ]; then $(MAKE) --no-print-directory test-vllm; \
 	else echo "vLLM tests not run: no $(VLLM_VENV) (make vllm-venv builds it)"; fi

@@ -87,9 +87,8 @@ def runs(tmp_path: Path) -> dict:
 
 
 def _embedded(page: str) -> dict:
-    blocks = re.findall(r'<script type="application/json" id="data">(.*?)</script>', page, re.DOTALL)
-    assert len(blocks) == 1
-    return json.loads(blocks[0])
+    assert len(re.findall(r'<script type="[^"]+" id="(?:data|work)">', page)) == 2
+    return rh.read_page(page)
 
 
 def test_fixture_families_are_what_the_tests_assume():
@@ -182,8 +181,8 @@ def test_evaluate_report_writes_a_self_contained_page_with_hostile_text_inert(ru
                                  "--report", str(out)])
     assert r.exit_code == 0, r.output
     page = (out / "report.html").read_text(encoding="utf-8")
-    # Two script elements (the data and the page's script), each closed once: model text closed none.
-    assert page.count("<script") == 2 and page.count("</script>") == 2
+    # Three script elements (the index, the work, the page's script), each closed once: model text closed none.
+    assert page.count("<script") == 3 and page.count("</script>") == 3
     assert "<script>window.__pwned" not in page and "<img src=x" not in page
     assert _embedded(page)["questions"][2]["runs"][0]["samples"][0]["text"] == HOSTILE
     # Self-contained: no fetch of anything (charts inlined), report.md's summary on top.
@@ -219,7 +218,9 @@ def _browser():
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1300,900"):
         options.add_argument(arg)
     options.binary_location = binary
-    return webdriver.Chrome(options=options, service=Service(driver))
+    browser = webdriver.Chrome(options=options, service=Service(driver))
+    browser.implicitly_wait(10)  # a question's work is drawn once the programs are inflated
+    return browser
 
 
 def _open(browser, path: Path) -> None:

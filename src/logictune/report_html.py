@@ -3,8 +3,9 @@
 ``write_run_page`` makes ``report.html`` beside ``report.md`` (``evaluate --report``); ``compare`` makes the
 same page for two runs of the same questions, with McNemar's test, the per-family change and the questions
 that flipped. The page opens from disk with no server and no network: its script and styles are inlined
-(``report_assets/``), the data is one JSON block. Model text is hostile input: it only ever reaches the
-page inside that JSON block (``<``, ``>`` and ``&`` escaped, so ``</script>`` cannot end it) and the script
+(``report_assets/``), the data is two blocks in the page. Model text is hostile input: it only ever reaches the
+page inside its data blocks (JSON with ``<``, ``>`` and ``&`` escaped; the chains and programs also gzipped and
+base64-encoded), so ``</script>`` cannot end them, and the script
 puts it into the page with ``textContent``, never as markup. Rows are drawn in pages as the table scrolls
 and a question's work only when it is opened, so a 1,328-question run opens fast (``bench/README.md``).
 """
@@ -12,6 +13,7 @@ and a question's work only when it is opened, so a 1,328-question run opens fast
 from __future__ import annotations
 
 import base64
+import gzip
 import html
 import json
 import os
@@ -357,12 +359,45 @@ def embed_json(obj: object) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def pack(obj: object) -> str:
+    """The page's data block: ``embed_json`` gzipped and base64-encoded (a third of the bytes to read and
+    tokenize; the page inflates it with the browser's own DecompressionStream). Base64 has no ``<``."""
+    return base64.b64encode(gzip.compress(embed_json(obj).encode("utf-8"), 6, mtime=0)).decode("ascii")
+
+
+def unpack(block: str) -> object:
+    """The data back from a packed block."""
+    return json.loads(gzip.decompress(base64.b64decode(block)))
+
+
+_WORK = ("samples", "fallback_samples")
+
+
+def split_page(page: dict) -> tuple[dict, list]:
+    """The page's two blocks: the index (everything but the chains and programs: plain JSON, drawn at once)
+    and the work (each question's samples per run: packed, inflated after the first rows are drawn)."""
+    index = {**page, "questions": [{**q, "runs": [{k: v for k, v in r.items() if k not in _WORK} for r in q["runs"]]}
+                                   for q in page["questions"]]}
+    return index, [[{k: r[k] for k in _WORK} for r in q["runs"]] for q in page["questions"]]
+
+
+def read_page(text: str) -> dict:
+    """The ``page_data`` dict back from a written page (tests, tools)."""
+    blocks = dict(re.findall(r'<script type="[^"]+" id="(data|work)">(.*?)</script>', text, re.DOTALL))
+    index, work = json.loads(blocks["data"]), unpack(blocks["work"])
+    for q, runs in zip(index["questions"], work, strict=True):
+        for r, w in zip(q["runs"], runs, strict=True):
+            r.update(w)
+    return index
+
+
 def _asset(name: str) -> str:
     return resources.files("logictune").joinpath("report_assets", name).read_text(encoding="utf-8")
 
 
 def render(page: dict, summary_html: str) -> str:
     """The whole page: ``summary_html`` (trusted, already escaped) above the question table."""
+    index, work = split_page(page)
     parts = {"TITLE": html.escape(page["title"]), "CSS": _asset("report.css"), "SUMMARY": summary_html,
-             "DATA": embed_json(page), "JS": _asset("report.js")}
-    return re.sub(r"\{\{(TITLE|CSS|SUMMARY|DATA|JS)\}\}", lambda m: parts[m.group(1)], _asset("page.html"))
+             "DATA": embed_json(index), "WORK": pack(work), "JS": _asset("report.js")}
+    return re.sub(r"\{\{(TITLE|CSS|SUMMARY|DATA|WORK|JS)\}\}", lambda m: parts[m.group(1)], _asset("page.html"))

@@ -2,7 +2,32 @@
 // Model text is hostile: it only ever enters the page through textContent (el() below), never as markup.
 (function () {
   'use strict';
+  var T = {script: performance.now()};
   var D = JSON.parse(document.getElementById('data').textContent);
+  T.parsed = performance.now();
+  // Each question's chains and programs (WORK[question][run]): JSON, gzipped and base64-encoded by
+  // report_html.pack, inflated by the browser itself once the first rows are drawn.
+  var WORK = null, waiting = [];
+  function withWork(cb) { if (WORK) cb(); else waiting.push(cb); }
+  function inflate() {
+    var text = document.getElementById('work').textContent, bytes;
+    if (Uint8Array.fromBase64) bytes = Uint8Array.fromBase64(text);
+    else {
+      var raw = atob(text);
+      bytes = new Uint8Array(raw.length);
+      for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    }
+    if (typeof DecompressionStream === 'undefined') {
+      document.getElementById('count').textContent += ' (this browser cannot inflate the programs: no DecompressionStream)';
+      return;
+    }
+    new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text().then(function (t) {
+      WORK = JSON.parse(t);
+      T.work = performance.now();
+      window.__reportWork = T.work;
+      waiting.splice(0).forEach(function (cb) { cb(); });
+    });
+  }
   var Q = D.questions, RUNS = D.runs, NR = RUNS.length, PAGE = 200;
   var LONG_LINES = 25, LONG_CHARS = 1500;
   var shown = [], drawn = 0, open = {};
@@ -61,9 +86,9 @@
 
   var haystack = null, deepstack = null;
   function text(q) { return (q.id + '#' + q.qi + '\n' + D.problems[q.problem] + '\n' + q.question + '\n' + q.options.join('\n')).toLowerCase(); }
-  function deep(q) {
+  function deep(q, i) {
     var parts = [];
-    q.runs.forEach(function (r) {
+    WORK[i].forEach(function (r) {
       r.samples.concat(r.fallback_samples).forEach(function (s) { parts.push(s.text, s.stdout || ''); });
     });
     return parts.join('\n').toLowerCase();
@@ -90,7 +115,8 @@
              correct: $('f-correct').value, options: $('f-options').value};
     var needle = $('f-search').value.trim().toLowerCase(), isDeep = $('f-deep').checked;
     if (needle && !haystack) haystack = Q.map(text);
-    if (needle && isDeep && !deepstack) deepstack = Q.map(deep);
+    if (needle && isDeep && !WORK) { $('count').textContent = 'reading the programs…'; withWork(apply); return; }
+    if (needle && isDeep && !deepstack) deepstack = Q.map(function (q, i) { return deep(q, i); });
     shown = [];
     for (var i = 0; i < Q.length; i++) {
       if (!keep(Q[i], f)) continue;
@@ -184,7 +210,7 @@
     return box;
   }
 
-  function runWork(q, r, i) {
+  function runWork(q, r, i, w) {
     var col = el('div', 'run');
     var title = el('h3', null, (NR > 1 ? letter(i) + ': ' : '') + RUNS[i].name + ' — answer ' + (r.answer || '-') + ' ');
     add(title, el('span', markCls(r.correct), mark(r.correct)));
@@ -194,14 +220,15 @@
     if (r.probs) info.push('option probabilities ' + Object.keys(r.probs).map(function (k) { return k + ' ' + r.probs[k]; }).join(', '));
     col.appendChild(el('div', 'muted', info.join(' · ')));
     var kind = r.method === 'program' ? 'program' : 'chain';
-    r.samples.forEach(function (s, n) { col.appendChild(sample(s, n + 1, kind, !!s.answer && !r.fallback)); });
-    if (r.fallback_samples.length) col.appendChild(el('h4', null, 'fallback chains'));
-    r.fallback_samples.forEach(function (s, n) { col.appendChild(sample(s, n + 1, 'chain', !!s.answer)); });
-    if (!r.samples.length && !r.fallback_samples.length) col.appendChild(el('p', 'muted', 'no chains or programs'));
+    w.samples.forEach(function (s, n) { col.appendChild(sample(s, n + 1, kind, !!s.answer && !r.fallback)); });
+    if (w.fallback_samples.length) col.appendChild(el('h4', null, 'fallback chains'));
+    w.fallback_samples.forEach(function (s, n) { col.appendChild(sample(s, n + 1, 'chain', !!s.answer)); });
+    if (!w.samples.length && !w.fallback_samples.length) col.appendChild(el('p', 'muted', 'no chains or programs'));
     return col;
   }
 
-  function work(q) {
+  function work(qi) {
+    var q = Q[qi];
     var box = el('div', 'work');
     var p = D.problems[q.problem];
     box.appendChild(el('h3', null, 'problem'));
@@ -220,7 +247,11 @@
     box.appendChild(ol);
     var cols = el('div', 'cols');
     cols.style.setProperty('--n', NR);
-    q.runs.forEach(function (r, i) { cols.appendChild(runWork(q, r, i)); });
+    cols.appendChild(el('p', 'muted', 'reading the programs…'));
+    withWork(function () {
+      cols.textContent = '';
+      q.runs.forEach(function (r, i) { cols.appendChild(runWork(q, r, i, WORK[qi][i])); });
+    });
     box.appendChild(cols);
     return box;
   }
@@ -235,7 +266,7 @@
     }
     var d = el('tr', 'detail-row'), td = el('td', 'detail');
     td.colSpan = head.length;
-    td.appendChild(work(Q[+tr.dataset.i]));
+    td.appendChild(work(+tr.dataset.i));
     d.appendChild(td);
     tr.parentNode.insertBefore(d, tr.nextSibling);
     tr.classList.add('open');
@@ -271,7 +302,11 @@
       $('questions').scrollIntoView();
     });
   });
+  T.filters = performance.now();
   apply();
-  window.__reportReady = performance.now();
+  T.ready = performance.now();
+  window.__reportTimes = T;
+  window.__reportReady = T.ready;
   document.body.dataset.ready = '1';
+  setTimeout(inflate, 0);
 })();
