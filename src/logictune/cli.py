@@ -290,6 +290,7 @@ def evaluate(
     from rich.markup import escape
 
     from . import evaluate as ev
+    from . import report_md
 
     try:
         m = ev.evaluate(pred, gold, details)
@@ -317,7 +318,7 @@ def evaluate(
     elif d is not None:
         console.print(f"[yellow]details: {escape(m['files']['details'])} has no row for these questions")
     if report is not None:
-        console.print(f"report: {ev.write_report(m, report)}", **plain)
+        console.print(f"report: {report_md.write_report(m, report)}", **plain)
 
 
 @app.command("compare")
@@ -589,13 +590,16 @@ def train_cmd(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --output-dir from its last "
                                 "checkpoint."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --output-dir."),
+    method: str | None = typer.Option(None, help="sft (default): LoRA SFT on rationales; grpo: trl's GRPO, "
+                                      "rewarded by running the sampled programs (config section grpo:)."),
 ):
-    """LoRA SFT with loss on the completion only; works under torchrun / accelerate launch."""
+    """LoRA SFT with loss on the completion only, or GRPO on program rewards (--method grpo); works under
+    torchrun / accelerate launch."""
 
     from . import models
     from . import train as tr
 
-    flags = {"model": model, "data": data and str(data), "rationales": rationales and str(rationales),
+    flags = {"method": method, "model": model, "data": data and str(data), "rationales": rationales and str(rationales),
              "output_dir": output_dir and str(output_dir), "epochs": epochs, "max_steps": max_steps, "lr": lr,
              "lora.r": lora_r, "max_length": max_length, "resume": resume or None, "overwrite": overwrite or None}
     try:
@@ -604,6 +608,13 @@ def train_cmd(
     except (ValueError, OSError, models.ModelNotFound) as e:
         fail(str(e))
     if not result.is_main_process:
+        return
+    if cfg.method == "grpo":
+        first, last = (f"{r[0][1]:.3f}", f"{r[-1][1]:.3f}") if (r := result.rewards) else ("-", "-")
+        mix = ", ".join(f"{k} {v}" for k, v in sorted(result.parts.items(), key=lambda kv: -kv[1]))
+        console.print(f"done: {result.global_step} steps, mean reward {first} at the first logged step, {last} "
+                      f"at the last; programs: {mix or 'none'}; adapter in {result.output_dir}",
+                      highlight=False, markup=False)
         return
     losses = ", ".join(f"{k} {v:.4f}" for k, v in (("train loss", result.train_loss),
                                                    ("eval loss", result.eval_loss)) if v is not None)

@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -47,6 +47,9 @@ from .train_config import (  # noqa: F401 - the config layer, re-exported: train
     suggest_key,
 )
 
+if TYPE_CHECKING:
+    from .grpo import GrpoResult
+
 
 class OutputDirError(ValueError):
     """The output directory holds something this run must not overwrite or cannot resume."""
@@ -61,9 +64,12 @@ class EmptyDatasetError(ValueError):
 
 def fingerprint(cfg: TrainConfig) -> dict:
     """The inputs' content, so a resumed run notices that a data file changed under the same name."""
-    return {key: models.sha256_file(path) if path else None
-            for key, path in (("data", cfg.data), ("rationales", cfg.rationales), ("eval_data", cfg.eval_data),
-                              ("few_shot_pool", cfg.few_shot_pool))}
+    files = [("data", cfg.data), ("rationales", cfg.rationales), ("eval_data", cfg.eval_data),
+             ("few_shot_pool", cfg.few_shot_pool)]
+    if cfg.method == "grpo":  # GRPO's own inputs (an SFT run's fingerprint has none of these keys)
+        adapter = Path(cfg.grpo.adapter) / "adapter_model.safetensors" if cfg.grpo.adapter else None
+        files += [("synth_data", cfg.grpo.synth_data), ("adapter", adapter and str(adapter))]
+    return {key: models.sha256_file(path) if path else None for key, path in files}
 
 
 def check_output_dir(cfg: TrainConfig) -> tuple[str, str | None]:
@@ -461,9 +467,16 @@ class TrainResult:
 
 
 def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
-          echo: Callable[[str], None] = print) -> TrainResult:
-    """Run the whole recipe. Safe to call on every rank of a torchrun / accelerate launch."""
+          echo: Callable[[str], None] = print) -> TrainResult | GrpoResult:
+    """Run the whole recipe. Safe to call on every rank of a torchrun / accelerate launch.
+
+    ``method: grpo`` runs :func:`logictune.grpo.train_grpo` instead (and returns its GrpoResult)."""
     from accelerate import PartialState
+
+    if cfg.method == "grpo":
+        from . import grpo
+
+        return grpo.train_grpo(cfg, callbacks=callbacks, echo=echo)
 
     state = PartialState(cpu=cpu_only())  # the same state the trainer will use: one process group
     say = echo if state.is_main_process else (lambda _: None)
@@ -481,23 +494,9 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
         for change in resume_changes(cfg, world_size):
             say(f"warning: this resume changes {change}: the schedule from here on differs from the "
                 "interrupted run's")
-    state.wait_for_everyone()
-    if state.is_main_process:
-        if action == "overwrite":
-            say(f"overwriting the run in {out}")
-            # Set aside in one rename, then deleted: a kill mid-delete must not leave a half-deleted run
-            # (no config.yaml, or an old one) that neither --resume nor --overwrite will take.
-            shutil.rmtree(_set_aside(out))
-        _drop_set_asides(out)  # what a kill mid-delete left, here or in an earlier run
-        out.mkdir(parents=True, exist_ok=True)
-        data_mod.atomic_write_text(out / "config.yaml", dump_config(cfg))
-        run = {"fingerprint": fingerprint(cfg), "train": ds.report.to_dict(),
-               "eval": ds.eval_report.to_dict() if ds.eval_report else None,
-               "world_size": world_size, "max_length": ds.max_length}
-        data_mod.atomic_write_text(out / "run.json", json.dumps(run, ensure_ascii=False, indent=2) + "\n")
-    if action == "resume":
-        say(f"resuming from {checkpoint}" if checkpoint else f"no checkpoint in {out} yet: starting afresh")
-    state.wait_for_everyone()
+    run = {"train": ds.report.to_dict(), "eval": ds.eval_report.to_dict() if ds.eval_report else None,
+           "world_size": world_size, "max_length": ds.max_length}
+    open_run_dir(cfg, action, checkpoint, run, state, say)
 
     if action == "resume":
         trainer.add_callback(_StopIfFinished())
@@ -520,6 +519,29 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
     state.wait_for_everyone()
     return TrainResult(out, trainer.state.global_step, train_loss, eval_loss, checkpoint, ds.report,
                        state.is_main_process, trainer)
+
+
+def open_run_dir(cfg: TrainConfig, action: str, checkpoint: str | None, run: dict, state, say) -> None:
+    """Make ``output_dir`` this run's (``action`` from :func:`check_output_dir`): the old run set aside and
+    removed on overwrite, then config.yaml and run.json (``run`` plus the inputs' fingerprint), on the main
+    process; every rank waits for it. Called once data and model have loaded, so a run that fails to start
+    leaves no half-made run behind."""
+    out = Path(cfg.output_dir)
+    state.wait_for_everyone()
+    if state.is_main_process:
+        if action == "overwrite":
+            say(f"overwriting the run in {out}")
+            # Set aside in one rename, then deleted: a kill mid-delete must not leave a half-deleted run
+            # (no config.yaml, or an old one) that neither --resume nor --overwrite will take.
+            shutil.rmtree(_set_aside(out))
+        _drop_set_asides(out)  # what a kill mid-delete left, here or in an earlier run
+        out.mkdir(parents=True, exist_ok=True)
+        data_mod.atomic_write_text(out / "config.yaml", dump_config(cfg))
+        run = {"fingerprint": fingerprint(cfg), **run}
+        data_mod.atomic_write_text(out / "run.json", json.dumps(run, ensure_ascii=False, indent=2) + "\n")
+    if action == "resume":
+        say(f"resuming from {checkpoint}" if checkpoint else f"no checkpoint in {out} yet: starting afresh")
+    state.wait_for_everyone()
 
 
 def plot_loss(log_history: Sequence[dict], path: str | os.PathLike) -> None:

@@ -4,7 +4,8 @@ unless a ``trainer:`` section needs checking.
 Layers, later wins: defaults < the YAML file < ``--set key=value`` (dotted keys, YAML values) < flags.
 An unknown key is an error that names the closest known one. Settings of ``trl.SFTConfig`` (and so of
 ``transformers.TrainingArguments``) that have no key of their own go in the ``trainer:`` section, passed
-through as they are: SFTConfig checks them, not a copy of its fields here.
+through as they are: SFTConfig checks them, not a copy of its fields here. ``method: grpo`` (train --method grpo)
+takes its settings from the ``grpo:`` section, and its ``trainer:`` section holds trl ``GRPOConfig`` fields.
 """
 
 from __future__ import annotations
@@ -40,10 +41,55 @@ class LoraSection(BaseModel):
                                 "costs about half as much, which is what makes a CPU demo affordable.")
 
 
+class GrpoSection(BaseModel):
+    """``method: grpo`` (``train --method grpo``): trl's GRPOTrainer, rewarded by running sampled programs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    adapter: str | None = Field(
+        None, description="An SFT adapter (a `logictune train` run dir) to start from: its LoRA is trained on "
+                          "(lora: is then not used) and, with beta > 0, a frozen copy is the KL reference. "
+                          "None: a fresh LoRA (lora:) on the base model.")
+    synth_data: str | None = Field(
+        None, description="Problems JSONL from `logictune synth` (keys proven). With data: a mix of both; "
+                          "alone: synthetic questions only.")
+    synth_limit: int | None = Field(None, ge=1, description="At most this many synth questions (a seeded "
+                                                            "sample); None: all.")
+    program_style: Literal["letter", "value"] = Field(
+        "letter", description="The program prompt (predict --program-style): print the letter or the value.")
+    num_generations: int = Field(4, ge=2, description="Group size: programs sampled per question.")
+    prompts_per_step: int = Field(1, ge=1, description="Questions (groups) per optimizer step.")
+    micro_batch: int | None = Field(None, ge=1, description="Completions per forward/backward pass; None: "
+                                                             "num_generations. Must divide the step's share.")
+    max_completion_length: int = Field(256, ge=1, description="Max new tokens per sampled program.")
+    temperature: float = Field(1.0, gt=0, description="Sampling temperature of the programs.")
+    beta: float = Field(0.0, ge=0, description="KL coefficient against the start (0, trl's default: no "
+                                               "reference pass; 0.04: DeepSeekMath's).")
+    lr: float = Field(2e-5, gt=0, description="Peak learning rate of the GRPO run (the top-level lr is SFT's).")
+    guess_penalty: float = Field(0.1, ge=0, description="Reward -guess_penalty for a constant guess that "
+                                                        "matches an option (print('B')), right or not.")
+    timeout_penalty: float = Field(0.1, ge=0, description="Reward -timeout_penalty for a program that runs "
+                                                          "out of time.")
+    program_timeout: float = Field(5.0, gt=0, description="Wall seconds per program in the sandbox.")
+    sandbox_workers: int = Field(2, ge=1, description="Programs run at once by the sandbox's pool.")
+    use_vllm: bool = Field(False, description="Generate with vLLM (GPUs; trl's vllm_mode below).")
+    vllm_mode: Literal["colocate", "server"] = Field(
+        "colocate", description="colocate: vLLM in the training process; server: `trl vllm-serve` elsewhere.")
+    vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1, description="colocate: GPU memory share for "
+                                                                           "vLLM.")
+    vllm_tensor_parallel_size: int = Field(1, ge=1, description="colocate: GPUs per vLLM engine.")
+    vllm_server_base_url: str | None = Field(None, description="server: the vLLM server's URL "
+                                                               "(None: trl's host and port).")
+
+
 class TrainConfig(BaseModel):
     """Everything a training run depends on. Defaults = configs/qwen2.5-coder-0.5b-cpu.yaml."""
 
     model_config = ConfigDict(extra="forbid")
+
+    method: Literal["sft", "grpo"] = Field(
+        "sft", description="sft: LoRA SFT on rationales; grpo: trl's GRPO with rewards from running the "
+                           "sampled programs (the grpo: section).")
 
     # what to train, on what
     model: str = Field("qwen2.5-coder-0.5b", description="Local dir, .gguf, registry name or hub id.")
@@ -100,9 +146,12 @@ class TrainConfig(BaseModel):
     resume: bool = Field(False, description="Continue the run in output_dir from its last checkpoint.")
     overwrite: bool = Field(False, description="Replace the run in output_dir.")
 
+    grpo: GrpoSection = Field(default_factory=GrpoSection)
+
     # anything else trl's SFTConfig takes, as is: trainer: {optim: adamw_torch_fused, max_grad_norm: 0.5}
     trainer: dict[str, Any] = Field(default_factory=dict,
-                                    description="Other trl.SFTConfig settings, passed through as they are.")
+                                    description="Other trl.SFTConfig (method: grpo: GRPOConfig) settings, "
+                                                "passed through as they are.")
 
     @field_validator("report_to", mode="before")
     @classmethod
@@ -148,6 +197,19 @@ OWNED_BY = {"output_dir": "output_dir", "num_train_epochs": "epochs", "max_steps
             "packing": "batching", "padding_free": "batching", "max_length": "max_length",
             "pad_to_multiple_of": "pad_to_multiple_of"}
 
+# Under method: grpo, the GRPOConfig fields that a key of ours sets (SFT's batching keys are not GRPO's).
+GRPO_OWNED_BY = {**{k: v for k, v in OWNED_BY.items()
+                    if k not in ("packing", "padding_free", "max_length", "completion_only_loss",
+                                 "pad_to_multiple_of", "per_device_train_batch_size", "gradient_accumulation_steps",
+                                 "learning_rate")},
+                 "learning_rate": "grpo.lr", "num_generations": "grpo.num_generations", "beta": "grpo.beta",
+                 "max_completion_length": "grpo.max_completion_length", "temperature": "grpo.temperature",
+                 "per_device_train_batch_size": "grpo.micro_batch",
+                 "gradient_accumulation_steps": "grpo.prompts_per_step",
+                 "generation_batch_size": "grpo.prompts_per_step", "steps_per_generation": "grpo.prompts_per_step",
+                 **{k: f"grpo.{k}" for k in ("use_vllm", "vllm_mode", "vllm_gpu_memory_utilization",
+                                            "vllm_tensor_parallel_size", "vllm_server_base_url")}}
+
 
 def config_keys(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[str]:
     """Every settable key, nested ones dotted: ['model', ..., 'lora.r', ...]."""
@@ -170,7 +232,10 @@ ALIASES = {"learning_rate": "lr", "num_train_epochs": "epochs", "per_device_trai
            "target_modules": "lora.target_modules", "bf16": "dtype", "fp16": "dtype", "torch_dtype": "dtype",
            "max_seq_length": "max_length", "packing": "batching", "padding_free": "batching",
            "dataset": "data", "train_file": "data", "resume_from_checkpoint": "resume",
-           "attn_implementation": "attn_implementation", "attention": "attn_implementation"}
+           "attn_implementation": "attn_implementation", "attention": "attn_implementation",
+           "num_generations": "grpo.num_generations", "group_size": "grpo.num_generations",
+           "beta": "grpo.beta", "kl_coef": "grpo.beta", "max_completion_length": "grpo.max_completion_length",
+           "max_new_tokens": "grpo.max_completion_length", "use_vllm": "grpo.use_vllm"}
 
 
 def suggest_key(key: str) -> str | None:
@@ -192,21 +257,37 @@ def _sft_fields() -> set[str]:
     return set(SFTConfig.__dataclass_fields__)
 
 
-def check_trainer_section(section: dict, source: str) -> None:
-    """Names in ``trainer:`` must be SFTConfig fields that no key of ours sets. SFTConfig checks the values."""
-    fields = _sft_fields()
+def _grpo_fields() -> set[str]:
+    from trl import GRPOConfig
+
+    return set(GRPOConfig.__dataclass_fields__)
+
+
+def check_trainer_section(section: dict, source: str, method: str | None = "sft") -> None:
+    """Names in ``trainer:`` must be fields of the method's trl config (SFTConfig, or GRPOConfig for grpo)
+    that no key of ours sets; that config checks the values. ``method`` None (not known yet: a later layer
+    may set it) accepts a field of either."""
+    if method is None:
+        fields, owned, what = _sft_fields() | _grpo_fields(), {}, "SFTConfig or GRPOConfig"
+    elif method == "grpo":
+        fields, owned, what = _grpo_fields(), GRPO_OWNED_BY, "GRPOConfig (method: grpo)"
+    else:
+        fields, owned, what = _sft_fields(), OWNED_BY, "SFTConfig"
     for key in section:
         dotted = f"trainer.{key}"
-        if key in OWNED_BY:
-            raise ConfigError(f"'{dotted}' in {source} is set by the config key '{OWNED_BY[key]}'; use that")
+        if key in owned or (method is None and key in OWNED_BY and key in GRPO_OWNED_BY):
+            mine = owned.get(key) or (OWNED_BY[key] if OWNED_BY[key] == GRPO_OWNED_BY[key] else
+                                      f"{OWNED_BY[key]}' or, under method: grpo, '{GRPO_OWNED_BY[key]}")
+            raise ConfigError(f"'{dotted}' in {source} is set by the config key '{mine}'; use that")
         if key not in fields:
             close = difflib.get_close_matches(key, sorted(fields), n=1, cutoff=0.6)
             hint = f"; did you mean 'trainer.{close[0]}'?" if close else ""
             raise ConfigError(f"unknown trainer setting '{dotted}' in {source}: not a field of trl's "
-                              f"SFTConfig{hint}")
+                              f"{what}{hint}")
 
 
-def _check_keys(raw: dict, source: str, model: type[BaseModel] = TrainConfig, prefix: str = "") -> None:
+def _check_keys(raw: dict, source: str, model: type[BaseModel] = TrainConfig, prefix: str = "",
+                method: str | None = None) -> None:
     known = config_keys()
     for key, value in raw.items():
         dotted = f"{prefix}{key}"
@@ -225,7 +306,7 @@ def _check_keys(raw: dict, source: str, model: type[BaseModel] = TrainConfig, pr
             if not isinstance(value, dict):
                 raise ConfigError(f"config key 'trainer' in {source} must be a mapping of trl SFTConfig "
                                   "settings (e.g. trainer.optim: adamw_torch)")
-            check_trainer_section(value, source)
+            check_trainer_section(value, source, method)
 
 
 def _set_dotted(raw: dict, key: str, value: Any) -> None:
@@ -268,7 +349,7 @@ def load_config(path: str | os.PathLike | None = None, overrides: Sequence[str] 
     for key, value in flags.items():
         if value is not None:
             _set_dotted(raw, key, value)
-    _check_keys(raw, source)
+    _check_keys(raw, source, method=raw.get("method") or "sft")  # the method is known now: its trainer fields
     if raw.get("trainer") is None:
         raw.pop("trainer", None)
     try:
