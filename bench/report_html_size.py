@@ -30,6 +30,7 @@ from pathlib import Path
 from logictune import data
 from logictune import evaluate as ev
 from logictune import report_html as rh
+from logictune import report_md as ev_report
 
 TEST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "round1_test_data.jsonl"
 STATUSES = [("ok", 0.40), ("error", 0.30), ("unmatched", 0.18), ("guess", 0.05), ("no_code", 0.04), ("timeout", 0.03)]
@@ -164,7 +165,7 @@ def main() -> None:
     print(f"questions {sum(len(p['questions']) for p in gold)}, {args.samples} {args.method} samples each; "
           f"details {a.with_suffix('.details.jsonl').stat().st_size / 2**20:.1f} MiB")
     t = time.perf_counter()
-    ev.write_report(ev.evaluate(a, gold_path), args.out_dir / "report")
+    ev_report.write_report(ev.evaluate(a, gold_path), args.out_dir / "report")
     print(f"evaluate --report (report.md, charts, report.html): {time.perf_counter() - t:.1f} s")
     t = time.perf_counter()
     rh.compare(a, b, gold_path, args.out_dir / "compare.html")

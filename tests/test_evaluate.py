@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from logictune import evaluate as ev
+from logictune import report_md
 from logictune.cli import app
 from logictune.data import Problem, Question, details_path, load_problems
 
@@ -220,7 +221,7 @@ def test_load_details_names_the_bad_line(tmp_path):
 
 def test_write_report_with_details(tmp_path):
     m = ev.evaluate(_pred(tmp_path), _gold(tmp_path), _details(tmp_path / "d.jsonl"))
-    path = ev.write_report(m, tmp_path / "report")
+    path = report_md.write_report(m, tmp_path / "report")
     assert path == tmp_path / "report" / "report.md"
     text = path.read_text(encoding="utf-8")
     assert "**Accuracy: 0.6000 (3/5)**" in text
@@ -237,7 +238,7 @@ def test_write_report_with_details(tmp_path):
 
 
 def test_write_report_without_details_has_no_calibration(tmp_path):
-    path = ev.write_report(ev.evaluate(_pred(tmp_path), _gold(tmp_path)), tmp_path / "r")
+    path = report_md.write_report(ev.evaluate(_pred(tmp_path), _gold(tmp_path)), tmp_path / "r")
     assert "No details file" in path.read_text(encoding="utf-8")
     assert (tmp_path / "r" / "letters.png").read_bytes()[:8] == PNG
     assert not (tmp_path / "r" / "calibration.png").exists()
@@ -313,7 +314,7 @@ def test_program_runs_are_sliced_by_answer_source_and_status(tmp_path):
 
 def test_report_of_a_program_run_shows_statuses_and_where_answers_came_from(tmp_path):
     m = ev.evaluate(_pred(tmp_path), _gold(tmp_path), _write(tmp_path / "d.jsonl", PROGRAM_DETAILS))
-    text = ev.write_report(m, tmp_path / "report").read_text(encoding="utf-8")
+    text = report_md.write_report(m, tmp_path / "report").read_text(encoding="utf-8")
     assert "Coverage (questions a computed, matched program answered): 40.0%" in text
     assert "| guess | 3 | 33.3% | 3 | 33.3% |" in text
     assert "| fallback: timeout | 1 | 0 | 0.0% |" in text

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from logictune import evaluate as ev
 from logictune import report_html as rh
+from logictune import report_md
 from logictune.cli import app
 from logictune.synth import census
 
@@ -249,7 +250,7 @@ def test_report_and_compare_pages_in_a_headless_browser(runs):
     browser = _browser()
     try:
         report = runs["dir"] / "report"
-        ev.write_report(ev.evaluate(runs["prog"], runs["gold"]), report)
+        report_md.write_report(ev.evaluate(runs["prog"], runs["gold"]), report)
         _open(browser, report / "report.html")
         assert browser.find_element("id", "count").text == "6 of 6 questions"
         _choose(browser, "f-family", "kinship")

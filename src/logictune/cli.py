@@ -290,6 +290,7 @@ def evaluate(
     from rich.markup import escape
 
     from . import evaluate as ev
+    from . import report_md
 
     try:
         m = ev.evaluate(pred, gold, details)
@@ -317,7 +318,7 @@ def evaluate(
     elif d is not None:
         console.print(f"[yellow]details: {escape(m['files']['details'])} has no row for these questions")
     if report is not None:
-        console.print(f"report: {ev.write_report(m, report)}", **plain)
+        console.print(f"report: {report_md.write_report(m, report)}", **plain)
 
 
 @app.command("compare")

@@ -190,7 +190,7 @@ def prepare_data(cfg: DemoConfig, sizes: dict, say: Callable[[str], None], made:
 def answer(name: str, method: str, cfg: DemoConfig, made: Made, val: Path, adapter: Path | None = None,
            progress: Callable[[int, int], None] | None = None) -> Row:
     """Answer the validation side greedily (program rows: one program a question, else direct) and score it."""
-    from . import evaluate, predict
+    from . import evaluate, predict, report_md
     from .engines.build import EngineChoice, build_engine
 
     out = cfg.out_dir / name.replace(" ", "-")
@@ -211,7 +211,7 @@ def answer(name: str, method: str, cfg: DemoConfig, made: Made, val: Path, adapt
             close()
         data.atomic_write_text(out / "timing.json", json.dumps({"seconds": summary["seconds"]}))
     result = evaluate.evaluate(pred, val)
-    evaluate.write_report(result, out / "report")
+    report_md.write_report(result, out / "report")
     details = evaluate.load_details(data.details_path(pred))
     n = max(len(details), 1)
     tokens = sum(s["tokens"] for r in details for s in r["samples"])

@@ -301,7 +301,7 @@ def _inline(text: str) -> str:
 
 
 def markdown_to_html(md: str, image_dir: Path | None = None) -> str:
-    """The Markdown that ``evaluate.report_markdown`` writes (headings, tables, bold, code, images) as HTML;
+    """The Markdown that ``report_md.report_markdown`` writes (headings, tables, bold, code, images) as HTML;
     images are inlined from ``image_dir`` as data URIs, so the page needs no other file."""
     out: list[str] = []
     lines = md.splitlines()
