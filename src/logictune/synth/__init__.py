@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..data import LETTERS, Problem, Question
-from .core import Puzzle, Rejected, pick_difficulty, random_style, rationale
+from .core import Family, Puzzle, Rejected, pick_difficulty, random_style, rationale
 
 # family -> relative weight in a mixed set, roughly the family's share of real training questions
 # (see `logictune data families`), so a synthetic mix looks like the data it is meant to teach.
@@ -37,6 +37,14 @@ def family_module(name: str):
     return importlib.import_module(f"{__name__}.{name}")
 
 
+def family_interface(name: str) -> Family:
+    """The registry: ``name``'s generator, checker and program renderer. Read afresh from the modules on
+    each call (imports are cached), so a test that patches a family module's function is seen."""
+    mod = family_module(name)
+    renderer = importlib.import_module(f"{__name__}.programs.{name}")
+    return Family(name, mod.generate, mod.check, renderer.render)
+
+
 @dataclass
 class SynthSet:
     problems: list[Problem]
@@ -45,13 +53,13 @@ class SynthSet:
     programs: list[dict] = field(default_factory=list)  # as rationales, "method": "program"; when asked for
 
 
-def proven_questions(mod, puzzle: Puzzle) -> list:
+def proven_questions(fam: Family, puzzle: Puzzle) -> list:
     """The questions of ``puzzle`` whose options the family's brute-force ``check`` finds exactly one true
     option in, the key; any other (a distractor that is also true, a key that is false) is thrown away.
     This is the generation-time guard; the generator's own solver is not trusted to have got it right."""
     kept = []
     for qi, q in enumerate(puzzle.questions):
-        truth = mod.check(puzzle, qi)
+        truth = fam.check(puzzle, qi)
         if sum(truth) == 1 and truth[q.answer]:
             kept.append(q)
     return kept
@@ -60,14 +68,14 @@ def proven_questions(mod, puzzle: Puzzle) -> list:
 def make_puzzle(family: str, rng: random.Random, difficulty: str = "mixed", tries: int = 20) -> Puzzle:
     """One puzzle of ``family``; a draw the generator rejects, or whose every question fails the family's
     checker (:func:`proven_questions`), is redrawn from the same stream."""
-    mod = family_module(family)
+    fam = family_interface(family)
     for _ in range(tries):
         style = random_style(rng)
         try:
-            puzzle = mod.generate(rng, pick_difficulty(difficulty, rng), style)
+            puzzle = fam.generate(rng, pick_difficulty(difficulty, rng), style)
         except Rejected:
             continue
-        puzzle.questions = proven_questions(mod, puzzle)
+        puzzle.questions = proven_questions(fam, puzzle)
         if puzzle.questions:
             puzzle.colon = style.colon
             return puzzle
@@ -82,7 +90,7 @@ def generate(n: int, seed: int = 0, families: Sequence[str] | None = None, diffi
     a program that does not print its key raises :class:`.programs.ProgramMismatch`."""
     names = list(families) if families else list(FAMILIES)
     for name in names:
-        family_module(name)  # fail early on a typo
+        family_interface(name)  # fail early on a typo
     weights = [FAMILY_WEIGHTS[f] for f in names]
     mix = random.Random(f"mix:{seed}")
     out = SynthSet([], [], [])
@@ -111,5 +119,5 @@ def generate(n: int, seed: int = 0, families: Sequence[str] | None = None, diffi
     return out
 
 
-__all__ = ["FAMILIES", "FAMILY_WEIGHTS", "SynthSet", "generate", "make_puzzle", "family_module", "proven_questions",
-           "Rejected"]
+__all__ = ["FAMILIES", "FAMILY_WEIGHTS", "Family", "SynthSet", "family_interface", "family_module", "generate", "make_puzzle",
+           "proven_questions", "Rejected"]

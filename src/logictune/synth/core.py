@@ -1,10 +1,14 @@
 """What every puzzle family shares: the puzzle types, a forward-chaining solver with derivation traces,
 option building with balanced letters, and the varied surface style of the real data.
 
-A family module (``synth/<family>.py``) exposes::
+A family module or package (``synth/<family>``) exposes::
 
     generate(rng: random.Random, difficulty: Difficulty, style: Style) -> Puzzle
     check(puzzle: Puzzle, question_index: int) -> list[bool]   # brute force, one truth value per option
+
+and its program renderer (``synth/programs/<family>.py``) ``render(puzzle, question_index, rng) -> str``;
+:class:`Family` holds the three side by side (``synth.family_interface(name)``), and generation, the checks and
+the program rationales all go through it.
 
 ``generate`` builds a small closed-world logic program (facts + Horn rules, or a function defined by
 rules), solves it and writes questions whose options were each checked against the solver.
@@ -39,6 +43,16 @@ class Puzzle:
     questions: list[SynthQuestion]
     world: dict = field(default_factory=dict)  # the ground facts / parameters, JSON-serialisable
     colon: str = "："  # of the "选择题 N：" headers; set from the puzzle's style
+
+
+@dataclass(frozen=True)
+class Family:
+    """One family's interface: the generator, the brute-force checker and the program renderer."""
+
+    name: str
+    generate: Callable[[random.Random, Difficulty, Style], Puzzle]
+    check: Callable[[Puzzle, int], list[bool]]
+    render_program: Callable[[Puzzle, int, random.Random], str]
 
 
 class Rejected(Exception):
