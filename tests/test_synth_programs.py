@@ -29,6 +29,23 @@ def _jobs(family: str, seeds) -> list[P.Job]:
 
 def test_every_family_has_a_program_renderer():
     assert set(P.RENDERED) == set(FAMILIES)
+    for family in FAMILIES:
+        interface = synth.family_interface(family)
+        assert (interface.name, callable(interface.generate), callable(interface.check),
+                callable(interface.render_program)) == (family, True, True, True)
+
+
+def test_program_renderers_use_only_the_families_public_names():
+    # A renderer that reaches into a family's private helpers breaks when the family is reorganised:
+    # what it needs belongs to the family's interface (its registry records, public constants).
+    import ast
+    from pathlib import Path
+
+    for path in sorted(Path(P.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module in FAMILIES:
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from synth.{node.module}"
 
 
 @pytest.mark.parametrize("family", FAMILIES)
