@@ -81,17 +81,23 @@ def test_census_counts_problems_questions_and_shares():
     assert result["tags"] == [{"id": f, "family": f} for f in CRAFTED]
 
 
-def test_agreement_with_hand_labels_on_real_problems(real_train_file):
-    labels = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(labels) >= 80
-    assert set(census.FAMILIES) - {r["family"] for r in labels} == set(), "every family is labelled at least once"
-    by_id = {p.id: p for p in data.load_problems(real_train_file)}
+def _disagreements(labels: list[dict], by_id: dict) -> list[str]:
+    """Each hand label the census tags otherwise, as 'id: labelled X, tagged Y'."""
     wrong = []
     for r in labels:
         p = by_id[r["id"]]
         got = census.tag_problem(p.problem, [q.question for q in p.questions])
         if got != r["family"]:
             wrong.append(f"{r['id']}: labelled {r['family']}, tagged {got}")
+    return wrong
+
+
+def test_agreement_with_hand_labels_on_real_problems(real_train_file):
+    labels = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(labels) >= 80
+    assert set(census.FAMILIES) - {r["family"] for r in labels} == set(), "every family is labelled at least once"
+    by_id = {p.id: p for p in data.load_problems(real_train_file)}
+    wrong = _disagreements(labels, by_id)
     agreement = 1 - len(wrong) / len(labels)
     assert agreement >= 0.90, f"agreement {agreement:.3f}; disagreements:\n" + "\n".join(wrong)
 
@@ -107,12 +113,7 @@ def test_agreement_on_held_out_labels_the_cues_never_saw():
     assert not tuned & {r["id"] for r in labels}, "held-out ids must not be among the labels the cues were tuned on"
     assert {r["family"] for r in labels} <= set(census.FAMILIES)
     by_id = {p.id: p for p in data.load_problems(TEST_FILE)}
-    wrong = []
-    for r in labels:
-        p = by_id[r["id"]]
-        got = census.tag_problem(p.problem, [q.question for q in p.questions])
-        if got != r["family"]:
-            wrong.append(f"{r['id']}: labelled {r['family']}, tagged {got}")
+    wrong = _disagreements(labels, by_id)
     agreement = 1 - len(wrong) / len(labels)
     print(f"held-out census agreement {len(labels) - len(wrong)}/{len(labels)} = {agreement:.3f}")
     assert agreement >= HELDOUT_FLOOR, f"agreement {agreement:.3f}; disagreements:\n" + "\n".join(wrong)
