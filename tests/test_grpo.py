@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from logictune import data, grpo, programs, prompts, train
+from logictune import data, grpo, programs, prompts, train, train_run
 from logictune.train_config import ConfigError, load_config
 from tests.test_sandbox import FORK_BOMBS
 from tests.tiny import build_tiny_qwen2
@@ -315,7 +315,7 @@ def test_grpo_resumes_and_refuses_other_runs(sum_task, tmp_path):
     first = train.train(cfg, echo=lambda _: None)
     assert first.global_step == 5 and (out / "checkpoint-5").is_dir()
     (out / "adapter_model.safetensors").unlink()  # as if killed after its last checkpoint
-    with pytest.raises(train.OutputDirError, match="already holds this run; pass --resume"):
+    with pytest.raises(train_run.OutputDirError, match="already holds this run; pass --resume"):
         train.train(cfg, echo=lambda _: None)
     more = cfg.model_copy(update={"resume": True, "max_steps": 7})
     said: list[str] = []
@@ -324,8 +324,8 @@ def test_grpo_resumes_and_refuses_other_runs(sum_task, tmp_path):
     assert (out / "adapter_model.safetensors").exists()
     # another run's settings, or an SFT run, in the same directory: refused
     other = grpo_config_for(sum_task, out, max_steps=7, **{"grpo.beta": 0.04})
-    with pytest.raises(train.OutputDirError, match="grpo.beta"):
+    with pytest.raises(train_run.OutputDirError, match="grpo.beta"):
         train.train(other.model_copy(update={"resume": True}), echo=lambda _: None)
     sft = cfg.model_copy(update={"method": "sft", "resume": True})
-    with pytest.raises(train.OutputDirError, match="method"):
+    with pytest.raises(train_run.OutputDirError, match="method"):
         train.train(sft, echo=lambda _: None)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from logictune import data, prompts, sft_data
+from logictune import data, prompts, sft_data, train_run
 from logictune import train as tr
 
 REPO = Path(__file__).resolve().parents[1]
@@ -380,24 +380,24 @@ def test_rationales_for_other_data_are_refused_before_training(tiny_model_dir, p
 def test_output_dir_rules(tiny_model_dir, problems_file, tmp_path):
     out = tmp_path / "run"
     cfg = tiny_config(tiny_model_dir, problems_file, out)
-    assert tr.check_output_dir(cfg) == ("fresh", None)
+    assert train_run.check_output_dir(cfg) == ("fresh", None)
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(tr.OutputDirError, match="holds no training run"):
-        tr.check_output_dir(cfg)
+    with pytest.raises(train_run.OutputDirError, match="holds no training run"):
+        train_run.check_output_dir(cfg)
     (out / "notes.txt").unlink()
     (out / "config.yaml").write_text(tr.dump_config(cfg))
-    with pytest.raises(tr.OutputDirError, match="already holds this run; pass --resume"):
-        tr.check_output_dir(cfg)
-    assert tr.check_output_dir(cfg.model_copy(update={"resume": True, "max_steps": 9})) == ("resume", None)
+    with pytest.raises(train_run.OutputDirError, match="already holds this run; pass --resume"):
+        train_run.check_output_dir(cfg)
+    assert train_run.check_output_dir(cfg.model_copy(update={"resume": True, "max_steps": 9})) == ("resume", None)
     other = cfg.model_copy(update={"lr": 0.5})
-    with pytest.raises(tr.OutputDirError, match=r"holds a different run .*lr: 0.001 -> 0.5.*--overwrite"):
-        tr.check_output_dir(other)
-    with pytest.raises(tr.OutputDirError, match="cannot resume"):
-        tr.check_output_dir(other.model_copy(update={"resume": True}))
-    assert tr.check_output_dir(other.model_copy(update={"overwrite": True}))[0] == "overwrite"
+    with pytest.raises(train_run.OutputDirError, match=r"holds a different run .*lr: 0.001 -> 0.5.*--overwrite"):
+        train_run.check_output_dir(other)
+    with pytest.raises(train_run.OutputDirError, match="cannot resume"):
+        train_run.check_output_dir(other.model_copy(update={"resume": True}))
+    assert train_run.check_output_dir(other.model_copy(update={"overwrite": True}))[0] == "overwrite"
     with pytest.raises(tr.ConfigError, match="contradict"):
-        tr.check_output_dir(cfg.model_copy(update={"overwrite": True, "resume": True}))
+        train_run.check_output_dir(cfg.model_copy(update={"overwrite": True, "resume": True}))
 
 
 # ---------------------------------------------------------------- training runs
@@ -549,7 +549,7 @@ def test_resume_continues_from_the_saved_step(tiny_model_dir, problems_file, tmp
     with pytest.raises(_Crash):
         tr.train(cfg, callbacks=[CrashAt(5)], **QUIET)
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
-    with pytest.raises(tr.OutputDirError, match="pass --resume"):
+    with pytest.raises(train_run.OutputDirError, match="pass --resume"):
         tr.train(cfg, **QUIET)
     steps = _steps_callback()
     result = tr.train(cfg.model_copy(update={"resume": True}), callbacks=[steps], **QUIET)
@@ -640,8 +640,8 @@ def test_resume_changes_name_epochs_max_steps_and_processes(tiny_model_dir, prob
     out.mkdir()
     (out / "config.yaml").write_text(tr.dump_config(cfg))
     (out / "run.json").write_text(json.dumps({"world_size": 2}))
-    assert tr.resume_changes(cfg, world_size=2) == []
-    assert tr.resume_changes(cfg.model_copy(update={"max_steps": 8, "epochs": 1.0}), world_size=1) == [
+    assert train_run.resume_changes(cfg, world_size=2) == []
+    assert train_run.resume_changes(cfg.model_copy(update={"max_steps": 8, "epochs": 1.0}), world_size=1) == [
         f"epochs {cfg.epochs} -> 1.0", "max_steps 6 -> 8", "processes 2 -> 1"]
 
 
@@ -820,8 +820,6 @@ def test_lora_top_layers_adapts_only_the_last_layers(tiny_model_dir):
 
 
 def test_resume_passes_over_a_checkpoint_a_kill_left_half_written(tmp_path):
-    from logictune import train as tr
-
     for step, files in ((1, {"trainer_state.json": "{}", "adapter_model.safetensors": "x"}),
                         (2, {"README.md": "x"}),  # killed while saving: no trainer_state.json yet
                         (3, {"trainer_state.json": '{"global_st'}),  # killed while writing it
@@ -829,7 +827,7 @@ def test_resume_passes_over_a_checkpoint_a_kill_left_half_written(tmp_path):
         (tmp_path / f"checkpoint-{step}").mkdir()
         for name, text in files.items():
             (tmp_path / f"checkpoint-{step}" / name).write_text(text)
-    assert tr.last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-1")
+    assert train_run.last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-1")
     (tmp_path / "checkpoint-10" / "trainer_state.json").write_text("{}")
-    assert tr.last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")  # by number, not by name
-    assert tr.last_checkpoint(tmp_path / "checkpoint-2") is None
+    assert train_run.last_checkpoint(tmp_path) == str(tmp_path / "checkpoint-10")  # by number, not by name
+    assert train_run.last_checkpoint(tmp_path / "checkpoint-2") is None

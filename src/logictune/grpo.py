@@ -7,7 +7,7 @@
              for a constant guess, -timeout_penalty for a timeout. The share of every part (right, wrong and
              each program status of programs.STATUSES) goes to the trainer's metrics: TensorBoard and the log
     model    the base model with a fresh LoRA (lora:), or an SFT adapter trained on (grpo.adapter)
-    run dir  as SFT's (train.check_output_dir, open_run_dir): refuses another run, --resume continues it from
+    run dir  as SFT's (train_run.py): refuses another run, --resume continues it from
              the last checkpoint; adapter, tokenizer, config.yaml, run.json, reward.png at the end
 
 The RL loop is trl's. Only the main process writes files other than the trainer's own.
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import data as data_mod
-from . import models, programs, prompts, sandbox
+from . import models, programs, prompts, sandbox, train_run
 from .train_config import ConfigError, TrainConfig
 
 # What a sampled program earned, one name per part: a computed, matched answer is right or wrong, anything
@@ -183,37 +183,18 @@ def grpo_config(cfg: TrainConfig, *, world_size: int = 1, **extra: Any):
     from . import train
 
     g = cfg.grpo
-    fields = GRPOConfig.__dataclass_fields__
-    checkpointing_key = ("activation_checkpointing" if "activation_checkpointing" in fields
-                         else "gradient_checkpointing")
     per_step = g.prompts_per_step * g.num_generations  # completions per optimizer step, all processes
     micro = g.micro_batch or g.num_generations
     if per_step % (micro * world_size):
         raise ConfigError(f"grpo: a step's {per_step} completions (prompts_per_step {g.prompts_per_step} x "
                           f"num_generations {g.num_generations}) do not split into micro-batches of {micro} on "
                           f"{world_size} process(es); change grpo.micro_batch or grpo.prompts_per_step")
-    dt = train.dtype_name(cfg)
     kwargs = dict(
-        output_dir=cfg.output_dir,
-        num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps if cfg.max_steps > 0 else -1,
+        **train.common_trainer_args(cfg),
         per_device_train_batch_size=micro,
         gradient_accumulation_steps=per_step // (micro * world_size),
         learning_rate=g.lr,
-        lr_scheduler_type=cfg.lr_scheduler,
-        warmup_steps=cfg.warmup_ratio,  # a float below 1 is a ratio of the total steps
-        weight_decay=cfg.weight_decay,
-        bf16=dt == "bf16",
-        fp16=dt == "fp16",
-        **{checkpointing_key: cfg.gradient_checkpointing},
-        logging_steps=cfg.logging_steps,
-        logging_first_step=True,
         eval_strategy="no",  # GRPO has no eval loss: score the adapter with predict
-        save_strategy="steps",
-        save_steps=cfg.save_steps,
-        save_total_limit=cfg.save_total_limit,
-        report_to=cfg.report_to,
-        seed=cfg.seed,
         num_generations=g.num_generations,
         max_completion_length=g.max_completion_length,
         temperature=g.temperature,
@@ -223,9 +204,6 @@ def grpo_config(cfg: TrainConfig, *, world_size: int = 1, **extra: Any):
         vllm_gpu_memory_utilization=g.vllm_gpu_memory_utilization,
         vllm_tensor_parallel_size=g.vllm_tensor_parallel_size,
         remove_unused_columns=False,  # the reward reads key and options
-        ddp_find_unused_parameters=False,
-        dataloader_num_workers=0,
-        use_cpu=train.cpu_only(),
     )
     if g.vllm_server_base_url:
         kwargs["vllm_server_base_url"] = g.vllm_server_base_url
@@ -313,25 +291,16 @@ def train_grpo(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
     state = PartialState(cpu=train.cpu_only())
     say = echo if state.is_main_process else (lambda _: None)
     out = Path(cfg.output_dir)
-    action, checkpoint = train.check_output_dir(cfg)
+    action, checkpoint = train_run.check_output_dir(cfg)
     trainer = build_trainer(cfg, callbacks=callbacks, echo=say)
     reward: ProgramReward = trainer.logictune_reward
     try:
         world_size = trainer.accelerator.num_processes
-        if action == "resume":
-            for change in train.resume_changes(cfg, world_size):
-                say(f"warning: this resume changes {change}: the schedule from here on differs from the "
-                    "interrupted run's")
+        train_run.warn_resume_changes(cfg, action, world_size, say)
         say(sandbox.isolation().describe())
         run = {"grpo": trainer.logictune_prompts.to_dict(), "world_size": world_size}
-        train.open_run_dir(cfg, action, checkpoint, run, state, say)
-        if action == "resume":
-            trainer.add_callback(train._StopIfFinished())
-        try:
-            train_loss = trainer.train(resume_from_checkpoint=checkpoint).training_loss
-        except train._Finished:
-            say(f"{checkpoint} is the run's last step ({trainer.state.global_step}): nothing left to train")
-            train_loss = None
+        train_run.open_run_dir(cfg, action, checkpoint, run, state, say)
+        train_loss = train_run.train_or_finish(trainer, action, checkpoint, say)
     finally:
         reward.close()
     trainer.save_model(str(out))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -29,11 +28,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 import yaml
-from transformers import TrainerCallback
 from trl import SFTTrainer
 
 from . import data as data_mod
-from . import models, retrieval, sft_data
+from . import models, retrieval, sft_data, train_run
 from .train_config import (  # noqa: F401 - the config layer, re-exported: train.load_config etc.
     ALIASES,
     RESUMABLE_KEYS,
@@ -51,96 +49,8 @@ if TYPE_CHECKING:
     from .grpo import GrpoResult
 
 
-class OutputDirError(ValueError):
-    """The output directory holds something this run must not overwrite or cannot resume."""
-
-
 class EmptyDatasetError(ValueError):
     """Nothing left to train on after building and filtering the examples."""
-
-
-# ================================================================ 2. the run directory
-
-
-def fingerprint(cfg: TrainConfig) -> dict:
-    """The inputs' content, so a resumed run notices that a data file changed under the same name."""
-    files = [("data", cfg.data), ("rationales", cfg.rationales), ("eval_data", cfg.eval_data),
-             ("few_shot_pool", cfg.few_shot_pool)]
-    if cfg.method == "grpo":  # GRPO's own inputs (an SFT run's fingerprint has none of these keys)
-        adapter = Path(cfg.grpo.adapter) / "adapter_model.safetensors" if cfg.grpo.adapter else None
-        files += [("synth_data", cfg.grpo.synth_data), ("adapter", adapter and str(adapter))]
-    return {key: models.sha256_file(path) if path else None for key, path in files}
-
-
-def check_output_dir(cfg: TrainConfig) -> tuple[str, str | None]:
-    """What to do with ``output_dir``, decided without touching it: (action, checkpoint to resume from).
-
-    The action is 'fresh', 'overwrite' or 'resume'.
-
-    Refuses (OutputDirError) a directory that holds a different run unless ``overwrite``; one that holds
-    this run unless ``resume`` or ``overwrite``; and a non-empty directory that holds no run at all.
-    """
-    out = Path(cfg.output_dir)
-    if cfg.resume and cfg.overwrite:
-        raise ConfigError("resume and overwrite contradict each other: pick one")
-    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
-        return "fresh", None
-    if not out.is_dir():
-        raise OutputDirError(f"output_dir {out} is a file")
-    saved = out / "config.yaml"
-    if not saved.exists():
-        raise OutputDirError(f"output_dir {out} is not empty and holds no training run (no config.yaml); "
-                             "choose a new or empty --output-dir")
-    if cfg.overwrite:
-        return "overwrite", None
-    old = yaml.safe_load(saved.read_text(encoding="utf-8")) or {}
-    # A key added since that run was written had its default value then.
-    diffs = config_diff({**TrainConfig().model_dump(mode="json"), **old}, cfg.model_dump(mode="json"))
-    run_json = out / "run.json"
-    if not diffs and run_json.exists():
-        old_fp = json.loads(run_json.read_text(encoding="utf-8")).get("fingerprint", {})
-        diffs = [f"{k} file content changed" for k, v in fingerprint(cfg).items() if old_fp.get(k) != v]
-    if diffs:
-        shown = "; ".join(diffs[:8]) + ("; ..." if len(diffs) > 8 else "")
-        verb = "cannot resume: it" if cfg.resume else "it"
-        raise OutputDirError(f"output_dir {out} holds a different run ({verb} differs in {shown}); "
-                             "pass --overwrite to replace it, or choose another --output-dir")
-    if not cfg.resume:
-        raise OutputDirError(f"output_dir {out} already holds this run; pass --resume to continue it "
-                             "or --overwrite to start over")
-    return "resume", last_checkpoint(out)
-
-
-def last_checkpoint(out: Path) -> str | None:
-    """The newest checkpoint the trainer finished writing. Its trainer_state.json is the last file it saves:
-    a kill while saving leaves a checkpoint without one (or with half of it), and resuming from that fails
-    ("Can't find a valid checkpoint"), so such a checkpoint is passed over for the one before."""
-    found = sorted((int(m.group(1)), p) for p in out.glob("checkpoint-*")
-                   if p.is_dir() and (m := re.fullmatch(r"checkpoint-(\d+)", p.name)))
-    for _, path in reversed(found):
-        try:
-            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        return str(path)
-    return None
-
-
-def resume_changes(cfg: TrainConfig, world_size: int) -> list[str]:
-    """What a resume changes about the schedule ahead: epochs, max_steps, the number of processes.
-
-    Allowed, but the learning-rate schedule and the data order from here on are then not the ones the
-    interrupted run would have followed, so the run is no longer comparable to an uninterrupted one.
-    """
-    out = Path(cfg.output_dir)
-    old = yaml.safe_load((out / "config.yaml").read_text(encoding="utf-8")) or {}
-    run_json = out / "run.json"
-    ran = json.loads(run_json.read_text(encoding="utf-8")) if run_json.exists() else {}
-    changes = [f"{key} {old[key]} -> {getattr(cfg, key)}" for key in ("epochs", "max_steps")
-               if key in old and old[key] != getattr(cfg, key)]
-    if ran.get("world_size") not in (None, world_size):
-        changes.append(f"processes {ran['world_size']} -> {world_size}")
-    return changes
 
 
 # ================================================================ 3. data
@@ -281,14 +191,9 @@ def sft_config(cfg: TrainConfig, *, has_eval: bool, max_length: int | None = Non
     """
     from trl import SFTConfig
 
-    # transformers 5.2x renamed gradient_checkpointing (a deprecated alias now) to activation_checkpointing.
-    fields = SFTConfig.__dataclass_fields__
-    checkpointing_key = ("activation_checkpointing" if "activation_checkpointing" in fields
-                         else "gradient_checkpointing")
     length = max_length or cfg.max_length
     if length == "auto":
         raise ConfigError("max_length: auto is sized from the data: build the datasets first")
-    dt = dtype_name(cfg)
     batching = {
         "packing": dict(packing=True, packing_strategy="bfd", max_length=length),
         # Padding-free without packing does not truncate, so trl wants max_length None: the length
@@ -297,34 +202,16 @@ def sft_config(cfg: TrainConfig, *, has_eval: bool, max_length: int | None = Non
         "padding": dict(max_length=length, pad_to_multiple_of=cfg.pad_to_multiple_of),
     }[cfg.batching]
     kwargs = dict(
-        output_dir=cfg.output_dir,
-        num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps if cfg.max_steps > 0 else -1,
+        **common_trainer_args(cfg),
         per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.eval_batch_size,
         gradient_accumulation_steps=cfg.grad_accum,
         learning_rate=cfg.lr,
-        lr_scheduler_type=cfg.lr_scheduler,
-        warmup_steps=cfg.warmup_ratio,  # a float below 1 is a ratio of the total steps
-        weight_decay=cfg.weight_decay,
-        bf16=dt == "bf16",
-        fp16=dt == "fp16",
-        **{checkpointing_key: cfg.gradient_checkpointing},
         completion_only_loss=cfg.completion_only_loss,
-        logging_steps=cfg.logging_steps,
-        logging_first_step=True,
         eval_strategy="steps" if has_eval else "no",
         prediction_loss_only=True,  # else evaluation gathers (tokens x 152k vocab) logits it never uses
         eval_steps=cfg.eval_steps,
-        save_strategy="steps",
-        save_steps=cfg.save_steps,
-        save_total_limit=cfg.save_total_limit,
-        report_to=cfg.report_to,
-        seed=cfg.seed,
-        ddp_find_unused_parameters=False,
-        dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
-        use_cpu=cpu_only(),  # else accelerate ignores torchrun's ranks on a CPU-only machine
         **batching,
     )
     kwargs.update(cfg.trainer)
@@ -333,6 +220,38 @@ def sft_config(cfg: TrainConfig, *, has_eval: bool, max_length: int | None = Non
         return SFTConfig(**kwargs)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"trl's SFTConfig refused the settings (trainer: {cfg.trainer}): {e}") from None
+
+
+def common_trainer_args(cfg: TrainConfig) -> dict[str, Any]:
+    """The TrainingArguments SFT (SFTConfig) and GRPO (GRPOConfig) build alike from the config: output,
+    schedule, dtype, checkpointing, logging, saving, seed and the process settings."""
+    from transformers import TrainingArguments
+
+    # transformers 5.2x renamed gradient_checkpointing (a deprecated alias now) to activation_checkpointing.
+    checkpointing_key = ("activation_checkpointing" if "activation_checkpointing" in
+                         TrainingArguments.__dataclass_fields__ else "gradient_checkpointing")
+    dt = dtype_name(cfg)
+    return dict(
+        output_dir=cfg.output_dir,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps if cfg.max_steps > 0 else -1,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        weight_decay=cfg.weight_decay,
+        bf16=dt == "bf16",
+        fp16=dt == "fp16",
+        **{checkpointing_key: cfg.gradient_checkpointing},
+        logging_steps=cfg.logging_steps,
+        logging_first_step=True,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        report_to=cfg.report_to,
+        seed=cfg.seed,
+        ddp_find_unused_parameters=False,
+        dataloader_num_workers=0,
+        use_cpu=cpu_only(),  # else accelerate ignores torchrun's ranks on a CPU-only machine
+    )
 
 
 def cpu_only() -> bool:
@@ -436,24 +355,6 @@ def build_trainer(cfg: TrainConfig, *, callbacks: Sequence[Any] = (), echo: Call
 # ================================================================ 6. the recipe
 
 
-class _Finished(Exception):
-    """A resumed run whose checkpoint had already taken every step: there is nothing to train."""
-
-
-class _StopIfFinished(TrainerCallback):
-    """Stops a resumed run that had finished before it trains anything.
-
-    transformers looks for the end of training only after an optimizer step, so a run resumed from its
-    last checkpoint (killed after it, before the adapter was written or the recipe marked the step done)
-    would take one step past max_steps. At train begin the checkpoint's weights and state are loaded and
-    ``state.max_steps`` is this run's plan, so raising here leaves the model as the checkpoint saved it.
-    """
-
-    def on_train_begin(self, args, state, control, **kw):
-        if 0 < state.max_steps <= state.global_step:
-            raise _Finished
-
-
 @dataclass
 class TrainResult:
     output_dir: Path
@@ -484,27 +385,17 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
 
     # The run directory is judged on every rank before any rank changes it, and changed only once data and
     # model have loaded: a run that fails to start leaves no half-made run behind.
-    action, checkpoint = check_output_dir(cfg)
+    action, checkpoint = train_run.check_output_dir(cfg)
     trainer = build_trainer(cfg, callbacks=callbacks, echo=say)
     ds = trainer.logictune_data
     # The processes the trainer itself shards data and averages gradients over, not this script's view of
     # the launch: on a CPU-only machine without use_cpu, accelerate would train each rank alone.
     world_size = trainer.accelerator.num_processes
-    if action == "resume":
-        for change in resume_changes(cfg, world_size):
-            say(f"warning: this resume changes {change}: the schedule from here on differs from the "
-                "interrupted run's")
+    train_run.warn_resume_changes(cfg, action, world_size, say)
     run = {"train": ds.report.to_dict(), "eval": ds.eval_report.to_dict() if ds.eval_report else None,
            "world_size": world_size, "max_length": ds.max_length}
-    open_run_dir(cfg, action, checkpoint, run, state, say)
-
-    if action == "resume":
-        trainer.add_callback(_StopIfFinished())
-    try:
-        train_loss = trainer.train(resume_from_checkpoint=checkpoint).training_loss
-    except _Finished:
-        say(f"{checkpoint} is the run's last step ({trainer.state.global_step}): nothing left to train")
-        train_loss = None
+    train_run.open_run_dir(cfg, action, checkpoint, run, state, say)
+    train_loss = train_run.train_or_finish(trainer, action, checkpoint, say)
     eval_loss = None
     if trainer.eval_dataset is not None:
         eval_loss = trainer.evaluate().get("eval_loss")
@@ -519,29 +410,6 @@ def train(cfg: TrainConfig, *, callbacks: Sequence[Any] = (),
     state.wait_for_everyone()
     return TrainResult(out, trainer.state.global_step, train_loss, eval_loss, checkpoint, ds.report,
                        state.is_main_process, trainer)
-
-
-def open_run_dir(cfg: TrainConfig, action: str, checkpoint: str | None, run: dict, state, say) -> None:
-    """Make ``output_dir`` this run's (``action`` from :func:`check_output_dir`): the old run set aside and
-    removed on overwrite, then config.yaml and run.json (``run`` plus the inputs' fingerprint), on the main
-    process; every rank waits for it. Called once data and model have loaded, so a run that fails to start
-    leaves no half-made run behind."""
-    out = Path(cfg.output_dir)
-    state.wait_for_everyone()
-    if state.is_main_process:
-        if action == "overwrite":
-            say(f"overwriting the run in {out}")
-            # Set aside in one rename, then deleted: a kill mid-delete must not leave a half-deleted run
-            # (no config.yaml, or an old one) that neither --resume nor --overwrite will take.
-            shutil.rmtree(_set_aside(out))
-        _drop_set_asides(out)  # what a kill mid-delete left, here or in an earlier run
-        out.mkdir(parents=True, exist_ok=True)
-        data_mod.atomic_write_text(out / "config.yaml", dump_config(cfg))
-        run = {"fingerprint": fingerprint(cfg), **run}
-        data_mod.atomic_write_text(out / "run.json", json.dumps(run, ensure_ascii=False, indent=2) + "\n")
-    if action == "resume":
-        say(f"resuming from {checkpoint}" if checkpoint else f"no checkpoint in {out} yet: starting afresh")
-    state.wait_for_everyone()
 
 
 def plot_loss(log_history: Sequence[dict], path: str | os.PathLike) -> None:
@@ -586,20 +454,6 @@ def check_adapter_base(model: str, adapter: Path) -> None:
                       f"({recorded}), not on --model {model!r}; pass the model it was trained on")
 
 
-def _set_aside(path: Path) -> Path:
-    """Move ``path`` into a new hidden folder beside it, in one atomic rename; that folder is returned."""
-    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-    path.rename(aside / path.name)
-    return aside
-
-
-def _drop_set_asides(path: Path) -> None:
-    """Remove the folders :func:`_set_aside` made for ``path`` whose deletion a kill stopped (only ours have
-    that name), so a killed overwrite does not keep a whole old run forever."""
-    for stale in path.parent.glob(f".{path.name}.old-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-
-
 def merge(model: str, adapter: str | os.PathLike, out: str | os.PathLike, *, dtype: str = "auto",
           overwrite: bool = False) -> Path:
     """Fold the LoRA adapter into the base weights and save a plain safetensors model + tokenizer.
@@ -615,7 +469,7 @@ def merge(model: str, adapter: str | os.PathLike, out: str | os.PathLike, *, dty
     if not (adapter / "adapter_config.json").exists():
         raise FileNotFoundError(f"{adapter} holds no adapter (adapter_config.json missing)")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise OutputDirError(f"{out} is not empty; pass --overwrite to replace it")
+        raise train_run.OutputDirError(f"{out} is not empty; pass --overwrite to replace it")
     check_adapter_base(model, adapter)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.merging-", dir=out.parent))
@@ -631,7 +485,7 @@ def merge(model: str, adapter: str | os.PathLike, out: str | os.PathLike, *, dty
         merged.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         if out.exists():  # the old output goes only once the new one is complete
-            old = _set_aside(out)
+            old = train_run.set_aside(out)
             tmp.rename(out)
             shutil.rmtree(old)
         else:
