@@ -53,6 +53,30 @@ def test_the_probe_measures_positive_speeds_on_the_tiny_model(tiny_model_dir):
     assert min(speed.train_tokens_per_s, speed.generate_tokens_per_s, speed.prefill_tokens_per_s) > 0
 
 
+
+def test_the_probe_times_batches_as_the_demo_answers_in_them_with_distinct_prompts(tiny_model_dir, monkeypatch):
+    # A batched engine writes several times faster per token than one prompt alone shows; the demo answers in
+    # batches, so the probe must too, or it sizes the demo for a machine several times slower than this one.
+    from logictune.engines import build
+
+    batches = []
+    real_build = build.build_engine
+
+    def recording_build(choice):
+        built = real_build(choice)
+        generate = built.engine.generate
+        built.engine.generate = lambda texts, *a, **k: batches.append(list(texts)) or generate(texts, *a, **k)
+        return built
+
+    monkeypatch.setattr(build, "build_engine", recording_build)
+    demo_size.measure(str(tiny_model_dir), "hf", top_layers=1, train_tokens=32, new_tokens=4, batch_size=16)
+    assert [len(b) for b in batches] == [demo_size.PROBE_BATCH] * 2
+    every = [t for b in batches for t in b]
+    assert len(set(every)) == len(every)  # no copy an engine could serve from its cache
+    batches.clear()
+    demo_size.measure(str(tiny_model_dir), "hf", top_layers=1, train_tokens=32, new_tokens=4, batch_size=3)
+    assert [len(b) for b in batches] == [3, 3]
+
 def _cfg(tmp_path, tiny_model_dir, **kw):
     return demo.DemoConfig(out_dir=tmp_path / "demo", model=str(tiny_model_dir), max_new_tokens=16, batch_size=8,
                            top_layers=1, **kw)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 MIN_TRAIN, MIN_VAL = 24, 20
 MAX_TRAIN, MAX_VAL = 400, 200  # past these a faster machine only waits longer for a narrower interval
 VAL_SHARE = 0.45  # of the time left for the loop, what answering the validation side may take
+PROBE_BATCH = 8  # prompts the probe answers at once (the demo's batches are 16)
 STEP = 4  # sizes are multiples of this, so a rerun on a re-measured machine rarely changes them
 
 
@@ -129,7 +130,9 @@ def explain(sizes: Sizes, speed: Speed) -> list[str]:
 
 
 def _train_speed(model: str, top_layers: int | None, tokens: int) -> float:
-    """Tokens/s of one LoRA forward + backward over ``tokens`` tokens, on the layers the demo trains."""
+    """Tokens/s of one LoRA forward + backward over ``tokens`` tokens, on the layers the demo trains. The demo
+    packs its examples into sequences of ~500-640 tokens; a 192-token probe read 86 tokens/s where the demo then
+    trained at ~150 (2-core EPYC), so the probe's sequence is about as long as the demo's."""
     import torch
     from peft import get_peft_model
 
@@ -154,7 +157,7 @@ def _train_speed(model: str, top_layers: int | None, tokens: int) -> float:
     return tokens / step(tokens)
 
 
-def measure(model: str, engine: str, *, top_layers: int | None = 6, train_tokens: int = 192,
+def measure(model: str, engine: str, *, top_layers: int | None = 6, train_tokens: int = 512,
             new_tokens: int = 32, batch_size: int = 16) -> Speed:
     """Measure the three speeds the sizes depend on, in a few seconds on a fast machine (a minute on a slow one)."""
     from . import prompts, synth
@@ -163,20 +166,24 @@ def measure(model: str, engine: str, *, top_layers: int | None = 6, train_tokens
 
     start = time.perf_counter()
     built = build_engine(EngineChoice(engine=engine, model=model, batch_size=batch_size))
+    # The demo answers in batches of batch_size, so the probe times a batch too: a batched engine (hf) writes
+    # several times faster per token than one prompt at a time shows (measured: 9 tokens/s alone against ~50 in
+    # the demo's batches on a 2-core EPYC). A sequential engine (llamacpp) just takes `batch` times as long.
+    batch = max(1, min(batch_size, PROBE_BATCH))
     try:
-        # a warm-up prompt, then one prompt answered twice: 1 token (reading it, mostly), then new_tokens from a
-        # copy with a character added early, so that no engine serves it from its cache of the first
-        texts = []
-        for seed in (1, 2):
-            problem = synth.generate(1, seed=seed, difficulty="easy", id_prefix="probe").problems[0]
-            texts.append(prompts.render_program_prompt(built.tokenizer, problem, problem.questions[0]))
-        built.engine.score_next_token(texts[:1], [["A", "B"]])  # warm-up: the first call allocates
-        n_prompt = len(built.tokenizer(texts[1], add_special_tokens=False)["input_ids"])
-        timed = []
-        for text, n in ((texts[1], 1), (texts[1].replace(problem.problem, " " + problem.problem, 1), new_tokens)):
+        problem = synth.generate(1, seed=1, difficulty="easy", id_prefix="probe").problems[0]
+        text = prompts.render_program_prompt(built.tokenizer, problem, problem.questions[0])
+        built.engine.score_next_token([text], [["A", "B"]])  # warm-up: the first call allocates
+        n_prompt = len(built.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+        def variants(mark: str) -> list[str]:  # distinct early characters: no engine serves one from its cache
+            return [text.replace(problem.problem, mark * (i + 1) + problem.problem, 1) for i in range(batch)]
+
+        timed = []  # the batch answered with 1 token (reading, mostly), then other copies with new_tokens
+        for texts, n in ((variants(" "), 1), (variants("\n"), new_tokens)):
             t0 = time.perf_counter()
-            done = built.engine.generate([text], 1, SamplingParams(max_new_tokens=n, temperature=0.0))
-            timed.append((time.perf_counter() - t0, max(sum(c.tokens for c in done[0]), 1)))
+            done = built.engine.generate(texts, 1, SamplingParams(max_new_tokens=n, temperature=0.0))
+            timed.append((time.perf_counter() - t0, max(sum(c.tokens for row in done for c in row), batch)))
     finally:
         close = getattr(built.engine, "close", None)
         if close:
@@ -184,5 +191,6 @@ def measure(model: str, engine: str, *, top_layers: int | None = 6, train_tokens
     (read, _), (spent, made) = timed
     train_tps = _train_speed(model, top_layers, train_tokens)  # after the engine is closed: one model at a time
     # writing = the longer call less the shorter, never under a tenth of it (noise)
-    return Speed(train_tps, max(made - 1, 1) / max(spent - read, spent / 10, 1e-6), n_prompt / max(read, 1e-6),
+    return Speed(train_tps, max(made - batch, 1) / max(spent - read, spent / 10, 1e-6),
+                 batch * n_prompt / max(read, 1e-6),
                  engine, time.perf_counter() - start)
