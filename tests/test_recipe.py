@@ -335,7 +335,7 @@ def test_resume_flags_continue_a_train_run_found_by_option_or_config(tmp_path):
 
 
 def test_the_runner_does_not_import_the_command_line():
-    """recipe.py must not depend on cli.py (which imports it): the CLI hands it the command names."""
+    """recipe.py must not depend on the cli package (which imports it): the CLI hands it the command names."""
     code = ("import sys; from logictune import recipe as rc; r = rc.load(sys.argv[1]); "
             "assert r.steps and 'logictune.cli' not in sys.modules, sorted(m for m in sys.modules if 'logictune' in m)")
     subprocess.run([sys.executable, "-c", code, str(TINY)], cwd=REPO, check=True, timeout=120)
