@@ -12,7 +12,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from logictune import data, predict, runfiles
+from logictune import data, models, predict, runfiles
 from logictune.cli import app
 from logictune.engines import Completion, Engine
 from logictune.engines.hf import HFEngine
@@ -185,7 +185,9 @@ def test_predict_and_evaluate_cli_with_tiny_model(tmp_path, tiny_model_dir, real
         assert r["fallback"] and r["votes"] == {} and len(r["samples"]) == 3
         assert r["answer"] == max(r["option_probs"], key=r["option_probs"].get)
     run = json.loads(runfiles.run_path(out).read_text())
-    assert run["engine"] == "hf" and run["dtype"] == "float32" and run["model"] == str(tiny_model_dir)
+    # dtype auto: bf16 where the CPU has native bf16 (AVX512-BF16, AMX), else fp32
+    auto = str(models.pick_dtype("auto", "cpu")).removeprefix("torch.")
+    assert run["engine"] == "hf" and run["dtype"] == auto and run["model"] == str(tiny_model_dir)
     result = runner.invoke(app, ["evaluate", "--pred", str(out), "--gold", str(sample), "--report", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("accuracy: ")

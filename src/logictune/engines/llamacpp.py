@@ -106,6 +106,14 @@ class LlamaCppEngine:
         del self.cached[keep:]
         return self._decode(tokens[keep:])
 
+    def reset_cache(self) -> None:
+        """Forget every cached prefix: the next prompt prefills from its first token, as on a fresh engine. A
+        prefix reused from another prompt was prefilled in other chunks, which moves the logits by float
+        rounding; that can flip a sampled draw (it did on an AVX-512 Zen 4), so a run that must repeat another
+        token for token starts from here."""
+        self.L.llama_memory_seq_rm(self.memory, 0, 0, -1)
+        self.cached.clear()
+
     # ---------------------------------------------------------------- the engine protocol
 
     def _complete(self, prompt: list[int], sp: SamplingParams, stop: re.Pattern | None, seed: int) -> Completion:
