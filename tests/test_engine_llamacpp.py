@@ -48,7 +48,7 @@ def real(real_train_file):
 
 
 @pytest.mark.slow
-def test_chains_are_seeded_reused_prefixes_change_nothing_and_stops_hold(real):
+def test_chains_are_seeded_reused_prefixes_keep_greedy_tokens_and_stops_hold(real):
     engine, tok, problems = real
     p = next(p for p in problems if len(p.questions) >= 2)
     texts = [prompts.render_program_prompt(tok, p, q) for q in p.questions[:2]]
