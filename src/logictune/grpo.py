@@ -207,12 +207,7 @@ def grpo_config(cfg: TrainConfig, *, world_size: int = 1, **extra: Any):
     )
     if g.vllm_server_base_url:
         kwargs["vllm_server_base_url"] = g.vllm_server_base_url
-    kwargs.update(cfg.trainer)
-    kwargs.update(extra)
-    try:
-        return GRPOConfig(**kwargs)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"trl's GRPOConfig refused the settings (grpo: ..., trainer: {cfg.trainer}): {e}") from None
+    return train.make_trainer_args(GRPOConfig, kwargs, cfg, extra, f"grpo: ..., trainer: {cfg.trainer}")
 
 
 def load_policy(cfg: TrainConfig):

@@ -214,12 +214,16 @@ def sft_config(cfg: TrainConfig, *, has_eval: bool, max_length: int | None = Non
         dataloader_pin_memory=torch.cuda.is_available(),
         **batching,
     )
-    kwargs.update(cfg.trainer)
-    kwargs.update(extra)
+    return make_trainer_args(SFTConfig, kwargs, cfg, extra, f"trainer: {cfg.trainer}")
+
+
+def make_trainer_args(config_cls, kwargs: dict, cfg: TrainConfig, extra: dict, shown: str):
+    """``config_cls`` (trl's SFTConfig or GRPOConfig) from ``kwargs``, then the config's ``trainer:`` settings
+    as given, then the caller's ``extra``; a refusal is a ConfigError naming the settings (``shown``)."""
     try:
-        return SFTConfig(**kwargs)
+        return config_cls(**{**kwargs, **cfg.trainer, **extra})
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"trl's SFTConfig refused the settings (trainer: {cfg.trainer}): {e}") from None
+        raise ConfigError(f"trl's {config_cls.__name__} refused the settings ({shown}): {e}") from None
 
 
 def common_trainer_args(cfg: TrainConfig) -> dict[str, Any]:
