@@ -110,10 +110,9 @@ def test_the_program_loop_plans_its_steps_in_order():
         assert after(name, "--adapter") == after("stage2", "--output-dir") == base.results["adapter"]
     assert after("evaluate-val", "--pred") == after("predict-val", "--out")
     assert after("predict-val", "--data") == after("evaluate-val", "--gold") == "runs/cpu-0.5b-programs/split/val.jsonl"
-    part = rc.load(PROGRAMS, ["val_data=runs/val_a.jsonl"])
-    assert {s.name: s.argv[s.argv.index("--data" if s.name == "predict-val" else "--gold") + 1]
-            for s in part.steps if s.name in ("predict-val", "evaluate-val")} == dict.fromkeys(
-        ("predict-val", "evaluate-val"), "runs/val_a.jsonl")
+    part = {s.name: s.argv for s in rc.load(PROGRAMS, ["val_data=runs/val_a.jsonl"]).steps}
+    of_part = lambda name, flag: part[name][part[name].index(flag) + 1]  # noqa: E731
+    assert of_part("predict-val", "--data") == of_part("evaluate-val", "--gold") == "runs/val_a.jsonl"
     assert final.steps[4].argv[final.steps[4].argv.index("--data") + 1] == base.vars["train_data"]
     assert [s.name for s in final.steps if not s.enabled] == ["predict-val", "evaluate-val"]
 
