@@ -11,7 +11,7 @@ import pytest
 
 from logictune import data, predict, prompts
 from logictune.engines import SamplingParams
-from logictune.engines.llamacpp import _pick
+from logictune.engines.llamacpp import _has_amx, _pick
 
 LOGITS = np.log(np.array([0.5, 0.3, 0.15, 0.05], dtype=np.float32))
 
@@ -31,6 +31,16 @@ def test_top_k_and_top_p_bound_what_can_be_drawn():
     assert set(draws) == {0, 1, 2, 3} and abs(draws.count(0) / 2000 - 0.5) < 0.05
     assert _pick(LOGITS, SamplingParams(temperature=1.0, top_k=0), random.Random(7)) == \
         _pick(LOGITS, SamplingParams(temperature=1.0, top_k=0), random.Random(7))
+
+
+def test_amx_is_read_from_the_cpu_flags(tmp_path):
+    # The engine turns llama.cpp's repacked weights off on AMX CPUs (its AMX matmul segfaulted on one).
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8 arch_capabilities\n")
+    assert _has_amx(str(info))
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni\n")
+    assert not _has_amx(str(info))
+    assert not _has_amx(str(tmp_path / "missing"))
 
 
 # ---------------------------------------------------------------- the real GGUF

@@ -28,6 +28,17 @@ from . import STOP_WINDOW_TOKENS, Completion, SamplingParams, chain_seed, per_pr
 _CHUNK = 512  # tokens per llama_decode call while prefilling
 
 
+def _has_amx(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether the CPU has AMX. llama.cpp built natively on such a CPU repacks the weights for its AMX
+    matmul, which segfaulted in ``ggml_backend_amx_mul_mat`` on the first decode (llama-cpp-python 0.3.36, a
+    2-core Xeon under KVM, 2026-12-02); without the repacked ("extra") buffers it runs the AVX-512 kernels."""
+    try:
+        with open(cpuinfo, encoding="ascii", errors="replace") as f:
+            return any(line.startswith("flags") and " amx_int8" in line for line in f)
+    except OSError:
+        return False
+
+
 class LlamaCppEngine:
     def __init__(self, model_path: str, tokenizer=None, *, lora: str | None = None, n_ctx: int = 4096,
                  threads: int | None = None, progress=None, batch_size: int | None = None):
@@ -42,7 +53,10 @@ class LlamaCppEngine:
         if not str(model_path).endswith(".gguf") or not os.path.isfile(model_path):
             raise ValueError(f"--engine llamacpp takes a .gguf model file, got {model_path!r}")
         L.llama_backend_init()
-        self.model = L.llama_model_load_from_file(str(model_path).encode(), L.llama_model_default_params())
+        model_params = L.llama_model_default_params()
+        if _has_amx() and hasattr(model_params, "use_extra_bufts"):
+            model_params.use_extra_bufts = False  # see _has_amx
+        self.model = L.llama_model_load_from_file(str(model_path).encode(), model_params)
         if not self.model:
             raise ValueError(f"llama.cpp could not load {model_path}")
         params = L.llama_context_default_params()
