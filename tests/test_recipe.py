@@ -87,6 +87,7 @@ def test_tiny_recipe_writes_every_output_and_prints_the_adapter(reference, tiny_
 
 
 PROGRAMS = REPO / "configs" / "recipes" / "cpu-0.5b-programs.yaml"
+PROGRAM_STEPS = [STEPS[0], "letter-bias", *STEPS[1:]]
 TINY_PROGRAMS = REPO / "configs" / "recipes" / "tiny-programs-test.yaml"
 
 
@@ -95,7 +96,7 @@ def test_the_program_loop_plans_its_steps_in_order():
     validation (programs, else direct), the submission; the final variant learns from all the training data."""
     base, final, tiny = (rc.load(p) for p in (PROGRAMS, PROGRAMS.with_name("cpu-0.5b-programs-final.yaml"),
                                              TINY_PROGRAMS))
-    assert [s.name for s in base.steps] == [s.name for s in final.steps] == [s.name for s in tiny.steps] == STEPS
+    assert [s.name for s in base.steps] == [s.name for s in final.steps] == [s.name for s in tiny.steps] == PROGRAM_STEPS
     argv = {s.name: s.argv for s in base.steps}
     after = lambda name, flag: argv[name][argv[name].index(flag) + 1]  # noqa: E731
     assert argv["synth"][0] == "synth" and after("synth", "--programs") == "runs/cpu-0.5b-programs/synth.programs.jsonl"
@@ -109,11 +110,17 @@ def test_the_program_loop_plans_its_steps_in_order():
         assert after(name, "--method") == "program" and after(name, "--fallback") == "direct"
         assert after(name, "--adapter") == after("stage2", "--output-dir") == base.results["adapter"]
     assert after("evaluate-val", "--pred") == after("predict-val", "--out")
+    # the fallback's letter bias: fit on the gold letters of the data the loop learns from, used by both predicts
+    assert after("letter-bias", "--gold") == after("stage2", "--data") and after("letter-bias", "--weight") == "0"
+    assert after("predict-val", "--letter-bias") == after("submission", "--letter-bias") == after("letter-bias", "--out")
+    raw = {s.name: s for s in rc.load(PROGRAMS, ["letter_bias=null"]).steps}
+    assert not raw["letter-bias"].enabled and "--letter-bias" not in raw["predict-val"].argv
     assert after("predict-val", "--data") == after("evaluate-val", "--gold") == "runs/cpu-0.5b-programs/split/val.jsonl"
     part = {s.name: s.argv for s in rc.load(PROGRAMS, ["val_data=runs/val_a.jsonl"]).steps}
     of_part = lambda name, flag: part[name][part[name].index(flag) + 1]  # noqa: E731
     assert of_part("predict-val", "--data") == of_part("evaluate-val", "--gold") == "runs/val_a.jsonl"
-    assert final.steps[4].argv[final.steps[4].argv.index("--data") + 1] == base.vars["train_data"]
+    stage2 = next(s for s in final.steps if s.name == "stage2")
+    assert stage2.argv[stage2.argv.index("--data") + 1] == base.vars["train_data"]
     assert [s.name for s in final.steps if not s.enabled] == ["predict-val", "evaluate-val"]
 
 
@@ -122,7 +129,7 @@ def test_the_tiny_program_loop_runs_end_to_end_and_prints_the_adapter(tmp_path, 
     cmd = [sys.executable, "-m", "logictune", "recipe", str(TINY_PROGRAMS), "--set", f"work={work}", *tiny_sets]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert _starts(work) == STEPS
+    assert _starts(work) == PROGRAM_STEPS
     programs = [json.loads(line) for line in (work / "synth.programs.jsonl").read_text().splitlines()]
     assert programs and all(r["method"] == "program" for r in programs)
     stage1 = yaml.safe_load((work / "stage1" / "config.yaml").read_text())
@@ -131,13 +138,14 @@ def test_the_tiny_program_loop_runs_end_to_end_and_prints_the_adapter(tmp_path, 
     for name in ("val/pred", "submission"):
         rows = [json.loads(line) for line in (work / f"{name}.details.jsonl").read_text().splitlines()]
         assert rows and {r["method"] for r in rows} == {"program"}
-        assert json.loads((work / f"{name}.run.json").read_text())["adapter"] == str(work / "stage2")
+        info = json.loads((work / f"{name}.run.json").read_text())
+        assert info["adapter"] == str(work / "stage2") and info["letter_bias"]["weight"] == 0
     assert (work / "val" / "report" / "report.md").exists()
     assert all(q.answer for p in data.load_problems(work / "submission.jsonl") for q in p.questions)
     assert f"adapter: {work / 'stage2'}" in proc.stdout.replace("\n", "")
     # a rerun runs nothing
     again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0 and again.stdout.count("skipped") == len(STEPS) and _starts(work) == STEPS
+    assert again.returncode == 0 and again.stdout.count("skipped") == len(PROGRAM_STEPS) and _starts(work) == PROGRAM_STEPS
 
 
 def test_killed_once_inside_every_step_finishes_with_the_same_files(tmp_path, reference, tiny_sets):
@@ -314,7 +322,8 @@ def test_shipped_recipes_load_and_mirror_each_other():
     assert star[:2] == ["distill", "--self"] and "local:qwen2.5-coder-0.5b" in star and "--adapter" in star
     assert "missing_rationale=answer_only" in base.steps[4].argv
     # the final model learns from all of the training data and is not scored on part of it
-    assert final.steps[4].argv[final.steps[4].argv.index("--data") + 1] == base.vars["train_data"]
+    stage2 = next(s for s in final.steps if s.name == "stage2")
+    assert stage2.argv[stage2.argv.index("--data") + 1] == base.vars["train_data"]
     assert [s.name for s in final.steps if not s.enabled] == ["predict-val", "evaluate-val"]
     assert base.results["adapter"] == "runs/cpu-0.5b/stage2"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import data, programs, prompts, sandbox, voting
 from .engines import Completion, Engine, SamplingParams, chain_seed
+from .letter_bias import LetterBias
 from .runfiles import check_run, lock_output, read_details, run_path
 
 METHODS = ("cot", "direct", "program")
@@ -49,6 +50,9 @@ class PredictConfig:
     count_guesses: bool = False  # program: let constant guesses (programs.is_guess) vote too
     program_timeout: float = 5.0  # program: wall seconds per program in the sandbox
     sandbox_workers: int = 2  # program: programs run at once
+    # Added to the option letters' log-probs wherever they pick the answer (direct, the program fallback);
+    # fit on a labelled split by `logictune letter-bias` (letter_bias.py). None: the raw argmax.
+    letter_bias: LetterBias | None = None
     # Few-shot (retrieval.ShotPool): (problem, question index) -> solved questions shown before it.
     shots: Callable[[data.Problem, int], Sequence[prompts.Shot]] | None = None
 
@@ -91,7 +95,10 @@ def run_settings(cfg: PredictConfig) -> dict:
     """The settings a resumed run must share (program ones only for the program method, so older runs of
     the other methods still resume)."""
     keys = _RUN_KEYS + (_PROGRAM_KEYS if cfg.method == "program" else ())
-    return {k: getattr(cfg, k) for k in keys}
+    settings = {k: getattr(cfg, k) for k in keys}
+    if cfg.letter_bias:  # only when set, so runs from before it existed still resume
+        settings["letter_bias"] = cfg.letter_bias.to_json()
+    return settings
 
 
 @dataclass
@@ -180,8 +187,9 @@ def score_options(states: list[QuestionState], engine: Engine, tokenizer) -> lis
 
 
 def details_rows(states: list[QuestionState], method: str, scores: dict[int, list[float]],
-                 chains: dict[int, QuestionState] | None = None) -> list[dict]:
-    """One details record per question; ``scores[i]`` (option log-probs) decides where no sample answered.
+                 chains: dict[int, QuestionState] | None = None, letter_bias: LetterBias | None = None) -> list[dict]:
+    """One details record per question; ``scores[i]`` (option log-probs, plus ``letter_bias``) decides where
+    no sample answered. ``option_probs`` records the model's own, unbiased.
 
     ``chains[i]``: a program question's fallback chains (``--fallback cot``), which answer before the scores.
     """
@@ -196,7 +204,8 @@ def details_rows(states: list[QuestionState], method: str, scores: dict[int, lis
             "method": method,
             "samples": [asdict(x) for x in s.samples],
             "votes": result.votes,
-            "answer": result.answer or backup or voting.pick_by_scores(scores[i]),
+            "answer": result.answer or backup or voting.pick_by_scores(
+                letter_bias.apply(scores[i]) if letter_bias else scores[i]),
             "fallback": method != "direct" and result.answer is None,
             "option_probs": dict(zip(s.question.letters, probs, strict=True)) if probs else None,
         }
@@ -208,14 +217,14 @@ def details_rows(states: list[QuestionState], method: str, scores: dict[int, lis
 
 
 def answer_with_scores(states: list[QuestionState], engine: Engine, tokenizer, method: str,
-                       chains: dict[int, QuestionState] | None = None) -> list[dict]:
+                       chains: dict[int, QuestionState] | None = None, letter_bias: LetterBias | None = None) -> list[dict]:
     """Details for ``states``, scoring options where no sample (nor fallback chain) gave an answer (all of
     them for direct)."""
     chains = chains or {}
     need = [i for i, s in enumerate(states)
             if voting.vote(s.samples).answer is None and (i not in chains or voting.vote(chains[i].samples).answer is None)]
     scores = dict(zip(need, score_options([states[i] for i in need], engine, tokenizer), strict=True)) if need else {}
-    return details_rows(states, method, scores, chains)
+    return details_rows(states, method, scores, chains, letter_bias)
 
 
 def fallback_chains(states: list[QuestionState], engine: Engine, tokenizer, cfg: PredictConfig) -> dict[int, QuestionState]:
@@ -280,7 +289,7 @@ def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_
         if cfg.method == "direct":
             for chunk in _chunks(todo, cfg.chunk_questions):
                 write(answer_with_scores([_state(p, i, cfg) for p in chunk for i in range(len(p.questions))],
-                                         engine, tokenizer, "direct"))
+                                         engine, tokenizer, "direct", letter_bias=cfg.letter_bias))
         else:
             unanswered: list[data.Problem] = []
 
@@ -304,7 +313,7 @@ def _predict(problems, engine, tokenizer, out: Path, cfg: PredictConfig, *, run_
                     for chunk in _chunks(unanswered, cfg.chunk_questions):
                         group = [s for p in chunk for s in of_problem[p.id]]
                         chains = fallback_chains(group, engine, tokenizer, cfg) if runner and cfg.fallback == "cot" else None
-                        write(answer_with_scores(group, engine, tokenizer, cfg.method, chains))
+                        write(answer_with_scores(group, engine, tokenizer, cfg.method, chains, cfg.letter_bias))
             finally:
                 if runner:
                     runner.close()

@@ -28,6 +28,9 @@ def predict_cmd(
     fallback: str = typer.Option("direct", help="program: questions no computed program answered: direct "
                                  "(option likelihood) or cot (chains, then likelihood)."),
     count_guesses: bool = typer.Option(False, help="program: let constant guesses such as print('A') vote."),
+    letter_bias: Path | None = typer.Option(None, help="A per-letter bias (from `logictune letter-bias`, fit on "
+                                            "labelled questions) added to the option likelihoods wherever they "
+                                            "pick the answer: direct, and the program fallback."),
     program_timeout: float = typer.Option(5.0, help="program: wall seconds per program."),
     sandbox_workers: int = typer.Option(2, help="program: programs run at once."),
     settle_questions: int = typer.Option(64, help="cot/program: questions sampled before those no chain "
@@ -65,6 +68,7 @@ def predict_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .. import data, predict
+    from .. import letter_bias as letter_bias_file
     from ..engines.build import EngineChoice, Meter, build_engine
 
     try:
@@ -76,7 +80,8 @@ def predict_cmd(
                                     max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                                     top_k=top_k, seed=seed, program_style=program_style, fallback=fallback,
                                     count_guesses=count_guesses, program_timeout=program_timeout,
-                                    sandbox_workers=sandbox_workers, settle_questions=settle_questions)
+                                    sandbox_workers=sandbox_workers, settle_questions=settle_questions,
+                                    letter_bias=letter_bias_file.load(letter_bias) if letter_bias else None)
         if method == "program":
             from ..sandbox import isolation
 
@@ -127,6 +132,42 @@ def predict_cmd(
                       f"({summary['program_wait_share']:.1%} of the run)", highlight=False)
     console.print(f"submission: {summary['submission']}\ndetails: {summary['details']}", highlight=False,
                   soft_wrap=True)
+
+
+@app.command("letter-bias")
+def letter_bias_cmd(
+    gold: Path = typer.Option(..., help="Labelled problems (competition JSONL) to fit on: the training split."),
+    out: Path = typer.Option(..., help="The letter-bias JSON to write (predict --letter-bias OUT)."),
+    kind: str = typer.Option("matched", help="prior: the gold letters' log-frequencies; matched: minus the "
+                             "model's mean letter probabilities from --pred (prior matching)."),
+    pred: Path | None = typer.Option(None, help="A `predict --method direct` run on --gold by the model (and "
+                                     "adapter) that will answer; its details hold the probabilities."),
+    weight: str = typer.Option("auto", help="How far the model's likelihoods count against the prior, 0 to 1 "
+                               "(0: each option count's most frequent gold letter); auto: the best on --pred. "
+                               "Fit on questions the model was not trained on, or auto trusts it too much."),
+):
+    """Fit a per-letter bias for option-likelihood answers on labelled questions."""
+    from .. import data
+    from .. import letter_bias as lb
+
+    try:
+        problems = data.load_problems(gold)
+        if pred is None and (kind == "matched" or weight == "auto"):
+            raise ValueError("--kind matched and --weight auto need --pred: a direct run's submission on --gold "
+                             "(its details beside it); --kind prior --weight 0..1 needs none")
+        items = lb.labelled_from_details(lb.read_rows(data.details_path(pred)) if pred else [], problems,
+                                         source=str(gold))
+        fitted = lb.choose_weight(items, kind) if weight == "auto" else lb.fit(items, kind, float(weight))
+        lb.save(fitted, out)
+    except (ValueError, OSError) as e:
+        fail(str(e))
+    if pred:
+        console.print(f"direct answers on {gold}: {lb.accuracy(lb.LetterBias(kind, {}), items):.3f} "
+                      f"as they are, {lb.accuracy(fitted, items):.3f} with the bias", highlight=False)
+    for n, b in sorted(fitted.bias.items()):
+        terms = ", ".join(f"{letter} {x:+.2f}" for letter, x in zip("ABCDEFGH", b, strict=False))
+        console.print(f"{n} options ({fitted.questions[n]} questions): {terms}", highlight=False)
+    console.print(f"letter bias ({kind}, weight {fitted.weight:g}): {out}", highlight=False)
 
 
 @app.command("evaluate")
