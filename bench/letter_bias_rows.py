@@ -3,7 +3,11 @@
 1. On the training split, from a direct run's option probabilities: two folds by problem, each kind
    (prior, matched) at each weight on the model's log-probs fit on one fold and scored on the other, and
    `--weight auto` (choose_weight on the fitting fold). The variant is chosen here, not on validation.
-2. Each kind fit on the whole training split, replayed on validation runs: a row's answer is its vote where
+2. `--program-run PRED`: a program run (k=1, else direct) on some training problems. Each variant is fit on
+   the other training problems and replayed on this run: the questions programs leave to the fallback are
+   not a random sample (knowledge questions, say, where the model's own answer may carry more), so the
+   weight for the program method is chosen here.
+3. Each kind fit on the whole training split, replayed on validation runs: a row's answer is its vote where
    programs answered, else argmax(log option_probs + bias). Exact: predict records the raw probabilities
    (option_probs) wherever they picked the answer, and the bias only moves that argmax.
 
@@ -24,6 +28,8 @@ from logictune.evaluate import mcnemar, wilson
 
 def _acc(hits: list[bool]) -> str:
     k, n = sum(hits), len(hits)
+    if not n:
+        return "-"
     lo, hi = wilson(k, n)
     return f"{k / n:.3f} ({k}/{n}) [{lo:.2f}, {hi:.2f}]"
 
@@ -58,6 +64,7 @@ def main() -> None:
     parser.add_argument("--val", help="validation gold")
     parser.add_argument("runs", nargs="*", help="NAME=PRED.jsonl on --val")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--program-run", help="a program run on some of train_gold's problems")
     args = parser.parse_args()
 
     train = data.load_problems(args.train_gold)
@@ -82,6 +89,22 @@ def main() -> None:
             hits += [answer(by_key[(p.id, i)], q.letters, bias) == q.answer
                      for p in score_on for i, q in enumerate(p.questions)]
         print(f"| {kind} | {_acc(hits)} | {', '.join(chosen)} |")
+
+    if args.program_run:
+        run = {(r["id"], r["question_index"]): r for r in letter_bias.read_rows(data.details_path(args.program_run))}
+        inside = {pid for pid, _ in run}
+        scored = [(p, i, q) for p in train if p.id in inside for i, q in enumerate(p.questions) if (p.id, i) in run]
+        rest = [p for p in train if p.id not in inside]
+        fell = sum(run[(p.id, i)]["fallback"] for p, i, _ in scored)
+        print(f"\nprogram run on {len(scored)} training questions ({fell} to the fallback), each variant fit on "
+              f"the other {len(rest)} problems:")
+        print(f"always-B {_acc([q.answer == 'B' for *_, q in scored])}")
+        print("| variant | accuracy [95 % CI] | on the fallback questions |\n|---|---|---|")
+        for kind in kinds:
+            bias = _fit(rest, rows, kind)
+            got = [(answer(run[(p.id, i)], q.letters, bias) == q.answer, run[(p.id, i)]["fallback"]) for p, i, q in scored]
+            print(f"| {kind}{f' (weight {bias.weight:g})' if bias else ''} | {_acc([h for h, _ in got])} | "
+                  f"{_acc([h for h, f in got if f])} |")
 
     if not args.val:
         return

@@ -111,7 +111,7 @@ def test_the_program_loop_plans_its_steps_in_order():
         assert after(name, "--adapter") == after("stage2", "--output-dir") == base.results["adapter"]
     assert after("evaluate-val", "--pred") == after("predict-val", "--out")
     # the fallback's letter bias: fit on the gold letters of the data the loop learns from, used by both predicts
-    assert after("letter-bias", "--gold") == after("stage2", "--data") and after("letter-bias", "--weight") == "0"
+    assert after("letter-bias", "--gold") == after("stage2", "--data") and after("letter-bias", "--weight") == "1"
     assert after("predict-val", "--letter-bias") == after("submission", "--letter-bias") == after("letter-bias", "--out")
     raw = {s.name: s for s in rc.load(PROGRAMS, ["letter_bias=null"]).steps}
     assert not raw["letter-bias"].enabled and "--letter-bias" not in raw["predict-val"].argv
@@ -139,7 +139,7 @@ def test_the_tiny_program_loop_runs_end_to_end_and_prints_the_adapter(tmp_path, 
         rows = [json.loads(line) for line in (work / f"{name}.details.jsonl").read_text().splitlines()]
         assert rows and {r["method"] for r in rows} == {"program"}
         info = json.loads((work / f"{name}.run.json").read_text())
-        assert info["adapter"] == str(work / "stage2") and info["letter_bias"]["weight"] == 0
+        assert info["adapter"] == str(work / "stage2") and info["letter_bias"]["weight"] == 1
     assert (work / "val" / "report" / "report.md").exists()
     assert all(q.answer for p in data.load_problems(work / "submission.jsonl") for q in p.questions)
     assert f"adapter: {work / 'stage2'}" in proc.stdout.replace("\n", "")

@@ -13,8 +13,9 @@ argmax(weight * log p(letter) + bias[letter]):
   questions (prior matching: the model's own lean divided out, the data's put in); needs a direct run.
 - ``weight``: how far the model's likelihoods are trusted against the prior. 1 takes them as they are; 0
   answers every question with its option count's most frequent gold letter. ``choose_weight`` picks it by
-  accuracy on labelled questions the model did not train on. For the base 0.5B it chose 0 on the training
-  split (bench/README.md, "the letter bias"): its option likelihoods there were worse than the constant.
+  accuracy on labelled questions the model did not train on. For the base 0.5B's direct answers on the
+  training split the best weight was 0 (its option likelihoods were worse than the constant); on the
+  questions its programs left to the fallback, prior at weight 1 (bench/README.md, "The letter bias").
 
 Fit on the training split, it is applied unchanged to validation and test questions.
 """
