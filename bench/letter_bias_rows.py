@@ -22,17 +22,10 @@ import math
 import random
 from collections import Counter
 
+from program_rows import _acc  # bench/ is on the path when this runs as a script
+
 from logictune import data, letter_bias, voting
-from logictune.evaluate import mcnemar, wilson
-
-
-def _acc(hits: list[bool]) -> str:
-    k, n = sum(hits), len(hits)
-    if not n:
-        return "-"
-    lo, hi = wilson(k, n)
-    return f"{k / n:.3f} ({k}/{n}) [{lo:.2f}, {hi:.2f}]"
-
+from logictune.evaluate import mcnemar
 
 VARIANTS = {"none": None, "prior": ("prior", 1.0), "matched": ("matched", 1.0),
             **{f"prior w={w:g}": ("prior", w) for w in letter_bias.WEIGHTS if w < 1},
