@@ -18,14 +18,14 @@
 from __future__ import annotations
 
 import argparse
-import math
 import random
 from collections import Counter
 
 from program_rows import _acc  # bench/ is on the path when this runs as a script
 
-from logictune import data, letter_bias, voting
+from logictune import data, letter_bias
 from logictune.evaluate import mcnemar
+from logictune.runfiles import read_details_only
 
 VARIANTS = {"none": None, "prior": ("prior", 1.0), "matched": ("matched", 1.0),
             **{f"prior w={w:g}": ("prior", w) for w in letter_bias.WEIGHTS if w < 1},
@@ -46,8 +46,7 @@ def answer(row: dict, letters: str, bias) -> str:
     probs = row.get("option_probs")
     if not probs or (row["method"] != "direct" and not row["fallback"]):
         return row["answer"]
-    scores = [math.log(max(probs[x], 1e-12)) for x in letters]
-    return voting.pick_by_scores(bias.apply(scores) if bias else scores)
+    return letter_bias.answer_from_probs([probs[x] for x in letters], bias)
 
 
 def main() -> None:
@@ -61,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
 
     train = data.load_problems(args.train_gold)
-    rows = letter_bias.read_rows(data.details_path(args.train_direct))
+    rows = read_details_only(data.details_path(args.train_direct))
     by_key = {(r["id"], r["question_index"]): r for r in rows}
     kinds = tuple(VARIANTS)
 
@@ -84,7 +83,7 @@ def main() -> None:
         print(f"| {kind} | {_acc(hits)} | {', '.join(chosen)} |")
 
     if args.program_run:
-        run = {(r["id"], r["question_index"]): r for r in letter_bias.read_rows(data.details_path(args.program_run))}
+        run = {(r["id"], r["question_index"]): r for r in read_details_only(data.details_path(args.program_run))}
         inside = {pid for pid, _ in run}
         scored = [(p, i, q) for p in train if p.id in inside for i, q in enumerate(p.questions) if (p.id, i) in run]
         rest = [p for p in train if p.id not in inside]
@@ -109,7 +108,7 @@ def main() -> None:
     val = data.load_problems(args.val)
     for spec in args.runs:
         name, path = spec.split("=", 1)
-        run = {(r["id"], r["question_index"]): r for r in letter_bias.read_rows(data.details_path(path))}
+        run = {(r["id"], r["question_index"]): r for r in read_details_only(data.details_path(path))}
         keys = [(p.id, i, q) for p in val for i, q in enumerate(p.questions) if (p.id, i) in run]
         top, _ = Counter(q.answer for *_, q in keys).most_common(1)[0]
         print(f"\n{name}: {len(keys)} validation questions; always-B {_acc([q.answer == 'B' for *_, q in keys])}; "

@@ -89,7 +89,7 @@ def test_predict_direct_applies_the_bias_and_records_the_raw_probabilities(tmp_p
         predict.predict(problems, engine, _FakeTokenizer(), biased, predict.PredictConfig(method="direct"))
 
 
-def test_cli_fits_matched_from_a_direct_run_and_predict_takes_it(tmp_path, monkeypatch):
+def test_cli_fits_matched_from_a_direct_run_and_says_what_it_needs(tmp_path):
     gold = write_problems(tmp_path / "gold.jsonl", n_problems=4, questions=(1,))  # gold letters A B C D
     problems = data.load_problems(gold)
     direct = tmp_path / "direct.jsonl"
@@ -109,6 +109,8 @@ def test_cli_fits_matched_from_a_direct_run_and_predict_takes_it(tmp_path, monke
     result = runner.invoke(app, ["letter-bias", "--gold", str(gold), "--out", str(out), "--kind", "prior", "--weight", "0"])
     assert result.exit_code == 0, result.output
     assert letter_bias.load(out).weight == 0.0
+    result = runner.invoke(app, ["letter-bias", "--gold", str(gold), "--out", str(out), "--kind", "prior", "--weight", "half"])
+    assert result.exit_code != 0 and "--weight: auto or a number from 0 to 1, got 'half'" in result.output
 
 
 def test_cli_refuses_a_torn_details_file_and_leaves_it_as_it_was(tmp_path):

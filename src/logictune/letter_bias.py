@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import data
-from .voting import LETTERS
+from .voting import LETTERS, pick_by_scores
 
 KINDS = ("prior", "matched")
 WEIGHTS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)  # what choose_weight tries
@@ -88,11 +88,16 @@ def fit(items: Iterable[Labelled], kind: str = "matched", weight: float = 1.0) -
     return LetterBias(kind, bias, {n: len(g) for n, g in by_count.items()}, weight)
 
 
-def accuracy(letter_bias: LetterBias, items: Sequence[Labelled]) -> float:
-    """Share of ``items`` (each with its probabilities) whose biased argmax is the gold letter."""
-    hits = sum(LETTERS[max(range(it.n_options), key=scores.__getitem__)] == it.answer
-               for it in items for scores in [letter_bias.apply([math.log(max(p, 1e-12)) for p in it.probs])])
-    return hits / len(items)
+def answer_from_probs(probs: Sequence[float], letter_bias: LetterBias | None) -> str:
+    """The letter option probabilities (a details row's ``option_probs``) pick with ``letter_bias`` on them
+    (None: as they are): the answer predict gives, since softmax only shifts the log-probs by a constant."""
+    scores = [math.log(max(p, 1e-12)) for p in probs]
+    return pick_by_scores(letter_bias.apply(scores) if letter_bias else scores)
+
+
+def accuracy(letter_bias: LetterBias | None, items: Sequence[Labelled]) -> float:
+    """Share of ``items`` (each with its probabilities) answered right with ``letter_bias`` (None: without)."""
+    return sum(answer_from_probs(it.probs, letter_bias) == it.answer for it in items) / len(items)
 
 
 def choose_weight(items: Sequence[Labelled], kind: str = "matched", weights: Sequence[float] = WEIGHTS) -> LetterBias:
@@ -104,19 +109,6 @@ def choose_weight(items: Sequence[Labelled], kind: str = "matched", weights: Seq
         raise ValueError("choosing a weight needs the model's option probabilities for every question")
     fits = [fit(items, kind, w) for w in sorted(weights)]
     return max(reversed(fits), key=lambda f: accuracy(f, items))
-
-
-def read_rows(path: Path) -> list[dict]:
-    """A details file, read only (it is another run's: a torn last line is an error here, not repaired)."""
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{line_no}: not JSON ({e.msg}); is the run still writing it?") from None
-    return rows
 
 
 def labelled_from_details(rows: Iterable[dict], gold: Sequence[data.Problem], *, source: str = "details") -> list[Labelled]:

@@ -47,6 +47,20 @@ def read_details(path: Path) -> list[dict]:
     return rows
 
 
+def read_details_only(path: Path) -> list[dict]:
+    """Another run's details file, read without touching it: unlike ``read_details`` a torn last line is an
+    error here, not truncated away (the run may still be writing it)."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path}:{line_no}: not JSON ({e.msg}); is the run still writing it?") from None
+    return rows
+
+
 def check_run(info: Path, outputs: Sequence[Path], run_info: dict, overwrite: bool) -> None:
     """Refuse to resume ``outputs`` made with other settings, or with settings nobody recorded in ``info``
     (a file some other command wrote: appending to it, or truncating its last lines, would damage it);

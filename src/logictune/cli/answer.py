@@ -149,20 +149,26 @@ def letter_bias_cmd(
     """Fit a per-letter bias for option-likelihood answers on labelled questions."""
     from .. import data
     from .. import letter_bias as lb
+    from ..runfiles import read_details_only
 
     try:
+        if weight != "auto":
+            try:
+                weight_value = float(weight)
+            except ValueError:
+                raise ValueError(f"--weight: auto or a number from 0 to 1, got {weight!r}") from None
         problems = data.load_problems(gold)
         if pred is None and (kind == "matched" or weight == "auto"):
             raise ValueError("--kind matched and --weight auto need --pred: a direct run's submission on --gold "
                              "(its details beside it); --kind prior --weight 0..1 needs none")
-        items = lb.labelled_from_details(lb.read_rows(data.details_path(pred)) if pred else [], problems,
+        items = lb.labelled_from_details(read_details_only(data.details_path(pred)) if pred else [], problems,
                                          source=str(gold))
-        fitted = lb.choose_weight(items, kind) if weight == "auto" else lb.fit(items, kind, float(weight))
+        fitted = lb.choose_weight(items, kind) if weight == "auto" else lb.fit(items, kind, weight_value)
         lb.save(fitted, out)
     except (ValueError, OSError) as e:
         fail(str(e))
     if pred:
-        console.print(f"direct answers on {gold}: {lb.accuracy(lb.LetterBias(kind, {}), items):.3f} "
+        console.print(f"direct answers on {gold}: {lb.accuracy(None, items):.3f} "
                       f"as they are, {lb.accuracy(fitted, items):.3f} with the bias", highlight=False)
     for n, b in sorted(fitted.bias.items()):
         terms = ", ".join(f"{letter} {x:+.2f}" for letter, x in zip("ABCDEFGH", b, strict=False))
